@@ -1,0 +1,30 @@
+# Two entry points for a fresh machine; each makes the virtual environment it needs.
+#   make run   - set up, then run the main job on the built-in dataset (mnist5k)
+#   make test  - set up, then run the whole test suite
+# Override the interpreter with `make PYTHON=python3.12 ...`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m benchmarks pipeline
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) -m benchmarks pipeline
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,48 @@
+"""Shared benchmark helpers: context (machine, versions) and robust timing."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from typing import Callable
+
+import torch
+
+
+def context() -> dict:
+    """Machine and versions, so a figure is never read without knowing where it came from."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+            "torch": torch.__version__, "python": platform.python_version()}
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def interleaved_medians(fns: dict[str, Callable[[], None]], repeats: int, device: torch.device) -> dict:
+    """Run each function once per round, `repeats` rounds, alternating, and return the median
+    seconds per function: interleaving spreads machine noise evenly over what is compared."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            sync(device)
+            start = time.perf_counter()
+            fn()
+            sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def emit(name: str, result: dict) -> None:
+    print(json.dumps({"benchmark": name, **result, "context": context()}), flush=True)

@@ -1,0 +1,147 @@
+"""Dataset registry: every loader on files written in its original format, plus bad input."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from dataset_files import N_TEST, N_TRAIN, WRITERS, write_cifar10, write_idx, write_image_folder, write_mnist, write_npz
+from tune_growth.data import (CIFAR10_HIERARCHY, DATASETS, DataSpec, DatasetError, hierarchy_leaves,
+                              load_dataset, stratified_split)
+
+# name -> (channels, side px, classes, train size, test size)
+EXPECTED = {
+    "mnist5k": (1, 28, 10, 4000, 1000),
+    "digits": (1, 8, 10, 1438, 359),
+    "mnist": (1, 28, 10, N_TRAIN, N_TEST),
+    "fashion_mnist": (1, 28, 10, N_TRAIN, N_TEST),
+    "cifar10": (3, 32, 10, N_TRAIN, N_TEST),
+    "cifar100": (3, 32, 100, 200, 100),
+    "imagenette": (3, 24, 3, 12, 12),
+    "npz": (3, 32, 10, N_TRAIN, N_TEST),
+}
+
+
+def test_every_registered_dataset_has_a_test_case():
+    assert set(DATASETS) == set(EXPECTED) == set(WRITERS)
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_registry_loads_each_dataset(name, tmp_path):
+    writer = WRITERS[name]
+    root = str(writer(tmp_path)) if writer else None
+    data = load_dataset(DataSpec(name, root, image_size=24 if name == "imagenette" else None))
+    channels, side, n_classes, n_train, n_test = EXPECTED[name]
+    assert data.train_x.shape == (n_train, channels, side, side) and data.train_x.dtype == torch.uint8
+    assert data.test_x.shape == (n_test, channels, side, side)
+    assert data.train_y.dtype == torch.int64 and len(data.train_y) == n_train
+    assert data.num_classes == n_classes == len(data.classes)
+    assert set(data.train_y.tolist()) == set(range(n_classes))  # every class has training examples
+    assert len(data.mean) == len(data.std) == channels
+    assert all(0 < m < 1 for m in data.mean) and all(0 < s < 1 for s in data.std)
+    if data.hierarchy is not None:
+        assert sorted(hierarchy_leaves(data.hierarchy)) == list(range(n_classes))
+
+
+def test_mnist5k_split_is_stratified_and_deterministic():
+    a, b = load_dataset("mnist5k"), load_dataset("mnist5k")
+    assert torch.equal(a.train_x, b.train_x) and torch.equal(a.test_y, b.test_y)
+    assert a.examples_per_class().tolist() == [400] * 10
+    assert torch.bincount(a.test_y).tolist() == [100] * 10
+    # no image is in both splits (the 5,000 digits are distinct examples)
+    train_rows = {bytes(r) for r in a.train_x.flatten(1).numpy()}
+    assert not any(bytes(r) in train_rows for r in a.test_x.flatten(1).numpy())
+
+
+def test_stratified_split_partitions_each_class():
+    y = np.repeat(np.arange(3), [10, 20, 5])
+    train, test = stratified_split(y, 0.2, seed=0)
+    assert sorted(np.concatenate([train, test]).tolist()) == list(range(len(y)))
+    assert np.bincount(y[test]).tolist() == [2, 4, 1]
+
+
+def test_cifar10_pixels_and_hierarchy(tmp_path):
+    write_cifar10(tmp_path)
+    data = load_dataset(DataSpec("cifar10", str(tmp_path)))
+    import pickle
+    with open(tmp_path / "cifar-10-batches-py" / "data_batch_1", "rb") as f:
+        first = pickle.load(f)["data"][0]
+    assert torch.equal(data.train_x[0], torch.from_numpy(first.reshape(3, 32, 32)))  # R, G, B planes
+    assert data.hierarchy == CIFAR10_HIERARCHY and data.classes[8] == "ship"
+
+
+def test_cifar100_superclasses_come_from_coarse_labels(tmp_path):
+    WRITERS["cifar100"](tmp_path)
+    data = load_dataset(DataSpec("cifar100", str(tmp_path)))
+    assert len(data.hierarchy) == 20
+    assert data.hierarchy[3] == (15, 16, 17, 18, 19)  # the writer puts fine f in superclass f // 5
+
+
+def test_imagenette_cache_is_built_once_and_reused(tmp_path):
+    write_image_folder(tmp_path)
+    first = load_dataset(DataSpec("imagenette", str(tmp_path), image_size=16))
+    cache = tmp_path / ".tune_growth_cache" / "imagenette_16px.pt"
+    assert cache.is_file() and first.classes[0] == "tench"
+    stamp = cache.stat().st_mtime_ns
+    again = load_dataset(DataSpec("imagenette", str(tmp_path), image_size=16))
+    assert cache.stat().st_mtime_ns == stamp and torch.equal(first.train_x, again.train_x)
+    (tmp_path / "train" / "n01440764" / "0.png").unlink()  # the file list changed: rebuild
+    assert len(load_dataset(DataSpec("imagenette", str(tmp_path), image_size=16)).train_y) == 11
+
+
+def test_npz_accepts_grayscale_nhw(tmp_path):
+    write_npz(tmp_path, shape=(28, 28), n_classes=4)
+    data = load_dataset(DataSpec("npz", str(tmp_path)))
+    assert data.train_x.shape == (N_TRAIN, 1, 28, 28) and data.num_classes == 4
+
+
+def test_shared_cifar10_subset_through_npz():
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cifar10")
+    if not os.path.isdir(root):
+        pytest.skip("../shared/data/cifar10 is absent on this machine")
+    data = load_dataset(DataSpec("npz", root))
+    assert data.train_x.shape == (5000, 3, 32, 32) and data.test_x.shape == (2000, 3, 32, 32)
+    assert data.examples_per_class().tolist() == [500] * 10
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+
+
+BAD_INPUT = {
+    "unknown name": (lambda tmp: DataSpec("mnist6k"), "unknown dataset 'mnist6k'"),
+    "missing root": (lambda tmp: DataSpec("cifar10", str(tmp / "nowhere")), "is not a folder"),
+    "no root": (lambda tmp: DataSpec("mnist"), "needs --data-root"),
+    "missing file": (lambda tmp: DataSpec("mnist", str(tmp)), "could not read"),
+    "truncated idx": (lambda tmp: (write_mnist(tmp), _truncate(tmp / "MNIST/raw/train-images-idx3-ubyte"),
+                                   DataSpec("mnist", str(tmp)))[-1], "could not read"),
+    "truncated pickle": (lambda tmp: (write_cifar10(tmp), _truncate(tmp / "cifar-10-batches-py/data_batch_2"),
+                                      DataSpec("cifar10", str(tmp)))[-1], "could not read"),
+    "truncated npz": (lambda tmp: (write_npz(tmp), _truncate(tmp / "test.npz"), DataSpec("npz", str(tmp)))[-1],
+                      "cannot read"),
+    "npz wrong shape": (lambda tmp: (write_npz(tmp, shape=(32, 32, 5)), DataSpec("npz", str(tmp)))[-1],
+                        "expected (N,H,W), (N,H,W,C) or (N,C,H,W)"),
+    "npz two train files": (lambda tmp: (write_npz(tmp), (tmp / "train2.npz").write_bytes(b""),
+                                         DataSpec("npz", str(tmp)))[-1], "exactly one *train*.npz"),
+    "labels out of range": (lambda tmp: (write_idx(tmp / "MNIST/raw/t10k-labels-idx1-ubyte", np.full(20, 12)),
+                                         DataSpec("mnist", str(write_mnist(tmp) and tmp)))[-1], None),
+    "imagenette not an image": (lambda tmp: (write_image_folder(tmp),
+                                             (tmp / "val/n01440764/bad.png").write_bytes(b"not a png"),
+                                             DataSpec("imagenette", str(tmp), image_size=16))[-1], "cannot decode"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_input_gives_one_line_error(case, tmp_path):
+    make, expected = BAD_INPUT[case]
+    spec = make(tmp_path)
+    if case == "labels out of range":  # written after write_mnist so the bad labels file wins
+        write_idx(tmp_path / "MNIST/raw/t10k-labels-idx1-ubyte", np.full(20, 12, dtype=np.uint8))
+        expected = "labels span 12..12; expected 0..9"
+    with pytest.raises(DatasetError) as info:
+        load_dataset(spec)
+    message = str(info.value)
+    assert "\n" not in message and expected in message

@@ -1,0 +1,40 @@
+import pytest
+import torch
+
+from tune_growth.device import CPU_FASTEST, autocast, pick_device, resolve_precision, use_channels_last
+from tune_growth.models import MODELS
+
+
+def test_auto_device_is_cpu_without_cuda():
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@pytest.mark.parametrize("name, message", [("tpu", "device 'tpu' is invalid"),
+                                           ("cuda", "CUDA is not available")])
+def test_bad_device(name, message):
+    if name == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match=message):
+        pick_device(name)
+
+
+def test_every_model_has_a_measured_cpu_setting():
+    assert set(CPU_FASTEST) == set(MODELS)
+
+
+def test_precision_resolution():
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu, "resnet9") == "fp32"
+    assert resolve_precision("auto", cpu, "lenet5") == "fp32"  # measured faster than bf16 here
+    assert resolve_precision("auto", cpu, "resnet9") in ("bf16", "fp32")
+    with pytest.raises(ValueError, match="precision 'fp16' is invalid"):
+        resolve_precision("fp16", cpu, "cnn")
+    assert use_channels_last(cpu, "resnet9") and not use_channels_last(cpu, "lenet5")
+
+
+def test_bf16_autocast_runs_a_model_on_cpu():
+    from tune_growth.models import build_model
+    model = build_model("cnn", 1, 10, 0.25)
+    with autocast(torch.device("cpu"), "bf16"):
+        out = model(torch.randn(2, 1, 16, 16))
+    assert out.dtype == torch.bfloat16

@@ -1,0 +1,44 @@
+"""Model registry: every model runs forward and backward at two image sizes and both channel counts."""
+
+import pytest
+import torch
+
+from tune_growth.models import MODELS, build_model
+
+
+@pytest.mark.parametrize("size", [8, 28])
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_forward_backward(name, channels, size):
+    torch.manual_seed(0)
+    width = 0.25 if name == "resnet9" else 1.0  # narrow ResNet-9 keeps the CPU test fast
+    model = build_model(name, channels, 7, width)
+    x = torch.randn(4, channels, size, size)
+    logits = model(x)
+    assert logits.shape == (4, 7) and torch.isfinite(logits).all()
+    logits.logsumexp(1).mean().backward()
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+
+
+def test_lenet5_keeps_the_classic_feature_map_at_28px():
+    model = build_model("lenet5", 1, 10)
+    features = model[:9](torch.zeros(2, 1, 28, 28))  # up to conv2's ReLU
+    assert features.shape == (2, 16, 5, 5)
+
+
+def test_resnet9_width_scales_channels():
+    full, narrow = build_model("resnet9", 3, 10), build_model("resnet9", 3, 10, width=0.5)
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert 3.5 < count(full) / count(narrow) < 4.5  # conv parameters scale with width squared
+
+
+@pytest.mark.parametrize("args, message", [
+    (("vgg", 3, 10), "unknown model 'vgg'"),
+    (("cnn", 2, 10), "in_channels=2"),
+    (("cnn", 3, 1), "num_classes=1"),
+    (("cnn", 3, 10, 0.0), "width=0.0"),
+])
+def test_bad_model_arguments(args, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        build_model(*args)

@@ -1,0 +1,47 @@
+"""Dataset registry: a name maps to a loader taking a DataSpec and returning an ImageDataset.
+
+Add a dataset by writing `load_x(spec) -> ImageDataset` and one entry in DATASETS; the
+parametrized registry test then covers it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Union
+
+import torch
+
+from tune_growth.data.base import (DataSpec, DatasetError, Hierarchy, ImageDataset, channel_stats,
+                                   from_arrays, hierarchy_leaves, stratified_split)
+from tune_growth.data.builtin import load_digits, load_mnist5k
+from tune_growth.data.files import load_imagenette, load_npz
+from tune_growth.data.torchvision_sets import (CIFAR10_HIERARCHY, load_cifar10, load_cifar100,
+                                               load_fashion_mnist, load_mnist)
+
+DATASETS: dict[str, Callable[[DataSpec], ImageDataset]] = {
+    "mnist5k": load_mnist5k,
+    "digits": load_digits,
+    "mnist": load_mnist,
+    "fashion_mnist": load_fashion_mnist,
+    "cifar10": load_cifar10,
+    "cifar100": load_cifar100,
+    "imagenette": load_imagenette,
+    "npz": load_npz,
+}
+
+
+def check_dataset_name(name: str) -> str:
+    """Return `name` if it is registered, else raise a one-line DatasetError listing the valid ones."""
+    if name not in DATASETS:
+        raise DatasetError(f"unknown dataset {name!r}; expected one of {', '.join(sorted(DATASETS))}")
+    return name
+
+
+def load_dataset(spec: Union[DataSpec, str], device: Union[str, torch.device] = "cpu") -> ImageDataset:
+    """Load a registered dataset and place its tensors on `device` (once; stages index into it)."""
+    spec = DataSpec(spec) if isinstance(spec, str) else spec
+    return DATASETS[check_dataset_name(spec.name)](spec).to(device)
+
+
+__all__ = ["DATASETS", "CIFAR10_HIERARCHY", "DataSpec", "DatasetError", "Hierarchy", "ImageDataset",
+           "channel_stats", "check_dataset_name", "from_arrays", "hierarchy_leaves", "load_dataset",
+           "stratified_split"]

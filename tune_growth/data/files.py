@@ -1,0 +1,130 @@
+"""Datasets read from plain files: an ImageFolder tree (Imagenette) and a pair of .npz files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from tune_growth.data.base import DataSpec, DatasetError, ImageDataset, from_arrays
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
+# Readable names for Imagenette's WordNet folder names; unknown folders keep their own name.
+IMAGENETTE_NAMES = {
+    "n01440764": "tench", "n02102040": "English springer", "n02979186": "cassette player",
+    "n03000684": "chain saw", "n03028079": "church", "n03394916": "French horn",
+    "n03417042": "garbage truck", "n03425413": "gas pump", "n03445777": "golf ball",
+    "n03888605": "parachute",
+}
+IMAGENETTE_DEFAULT_SIZE = 64  # pixels; Imagenette ships 160/320/full, 64 keeps a CPU search affordable
+CACHE_VERSION = 1
+
+
+def _list_split(root: Path, split: str) -> tuple[list[str], list[Path], list[int]]:
+    folder = root / split
+    if not folder.is_dir():
+        raise DatasetError(f"imagenette: {str(folder)!r} is not a folder; expected {split}/ with one "
+                           "sub-folder per class")
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    if not classes:
+        raise DatasetError(f"imagenette: {str(folder)!r} has no class sub-folders")
+    files, labels = [], []
+    for label, name in enumerate(classes):
+        found = sorted(p for p in (folder / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files += found
+        labels += [label] * len(found)
+    return classes, files, labels
+
+
+def _decode(files: list[Path], size: int, desc: str) -> np.ndarray:
+    """Decode images to RGB, resize the shorter side to `size` px (antialiased) and centre-crop."""
+    from PIL import Image
+    from torchvision.transforms.v2 import functional as TF
+
+    out = np.empty((len(files), 3, size, size), dtype=np.uint8)
+    for i, path in enumerate(tqdm(files, desc=desc, unit="img", mininterval=2.0)):
+        try:
+            with Image.open(path) as pil:
+                img = torch.from_numpy(np.array(pil.convert("RGB"))).permute(2, 0, 1)
+        except OSError as err:  # PIL's UnidentifiedImageError is an OSError
+            raise DatasetError(f"imagenette: cannot decode {str(path)!r} ({str(err).splitlines()[0]}); "
+                               "expected a JPEG/PNG image") from None
+        img = TF.resize(img, size, antialias=True)
+        out[i] = TF.center_crop(img, [size, size]).numpy()
+    return out
+
+
+def load_imagenette(spec: DataSpec) -> ImageDataset:
+    """An ImageFolder tree ROOT/{train,val}/<class>/<images>, decoded once at `image_size` px and
+    cached as ROOT/.tune_growth_cache/imagenette_<size>px.pt; the cache is rebuilt when the file
+    list changes (a fingerprint of relative paths and byte sizes)."""
+    if spec.root is None:
+        raise DatasetError("dataset 'imagenette' needs --data-root (a folder with train/ and val/)")
+    root, size = Path(spec.root).expanduser(), spec.image_size or IMAGENETTE_DEFAULT_SIZE
+    if size < 8:
+        raise DatasetError(f"imagenette: image_size {size} px is too small; expected >= 8")
+    classes, train_files, train_y = _list_split(root, "train")
+    val_classes, test_files, test_y = _list_split(root, "val")
+    if val_classes != classes:
+        raise DatasetError(f"imagenette: val/ classes {val_classes} differ from train/ classes {classes}")
+    digest = hashlib.sha1()
+    for path in train_files + test_files:
+        digest.update(f"{path.relative_to(root)}:{path.stat().st_size}\n".encode())
+    cache = root / ".tune_growth_cache" / f"imagenette_{size}px.pt"
+    blob = torch.load(cache, weights_only=True) if cache.is_file() else None
+    if blob is None or blob.get("fingerprint") != f"{CACHE_VERSION}:{digest.hexdigest()}":
+        blob = {"fingerprint": f"{CACHE_VERSION}:{digest.hexdigest()}",
+                "train_x": torch.from_numpy(_decode(train_files, size, "decode train")),
+                "test_x": torch.from_numpy(_decode(test_files, size, "decode val"))}
+        cache.parent.mkdir(exist_ok=True)
+        tmp = cache.with_suffix(f".tmp{os.getpid()}")
+        torch.save(blob, tmp)
+        os.replace(tmp, cache)  # atomic: a killed decode never leaves a half-written cache
+    names = tuple(IMAGENETTE_NAMES.get(c, c) for c in classes)
+    return from_arrays("imagenette", blob["train_x"].numpy(), np.asarray(train_y),
+                       blob["test_x"].numpy(), np.asarray(test_y), names, source=root)
+
+
+def _find_npz(root: Path, role: str) -> Path:
+    matches = sorted(p for p in root.glob("*.npz") if role in p.name.lower())
+    if len(matches) != 1:
+        found = [p.name for p in matches] or "none"
+        raise DatasetError(f"npz: expected exactly one *{role}*.npz in {str(root)!r}; found {found}")
+    return matches[0]
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = {"x", "y"} - set(data.files)
+            if missing:
+                raise DatasetError(f"npz: {str(path)!r} lacks arrays {sorted(missing)}; "
+                                   f"expected 'x' and 'y' (found {data.files})")
+            names = tuple(str(s) for s in data["classes"]) if "classes" in data.files else None
+            return data["x"], data["y"], names
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise DatasetError(f"npz: cannot read {str(path)!r} ({str(err).splitlines()[0]}); "
+                           "expected a .npz with uint8 'x' and integer 'y'") from None
+
+
+def load_npz(spec: DataSpec) -> ImageDataset:
+    """Two .npz files in ROOT, one with 'train' and one with 'test' in its name, each holding
+    `x` (uint8, N,H,W or N,H,W,C) and `y` (integer labels), optionally `classes` (names)."""
+    if spec.root is None:
+        raise DatasetError("dataset 'npz' needs --data-root (a folder with *train*.npz and *test*.npz)")
+    root = Path(spec.root).expanduser()
+    if not root.is_dir():
+        raise DatasetError(f"npz: data root {str(root)!r} is not a folder; expected a folder holding "
+                           "*train*.npz and *test*.npz")
+    train_path, test_path = _find_npz(root, "train"), _find_npz(root, "test")
+    train_x, train_y, names = _read_npz(train_path)
+    test_x, test_y, _ = _read_npz(test_path)
+    n_classes = int(max(train_y.max(initial=0), test_y.max(initial=0))) + 1
+    if names is None:
+        names = tuple(str(c) for c in range(n_classes))
+    return from_arrays("npz", train_x, train_y, test_x, test_y, names, source=root)
