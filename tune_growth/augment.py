@@ -53,20 +53,34 @@ class Batch(NamedTuple):
     lam: float = 1.0
 
 
+def _reflect(v: torch.Tensor, size: int) -> torch.Tensor:
+    """Map coordinates in [-pad, size-1+pad] into [0, size-1] as reflect padding does (no edge repeat)."""
+    v = v.abs()
+    return torch.where(v > size - 1, 2 * (size - 1) - v, v)
+
+
+def gather_crop(store: torch.Tensor, idx: torch.Tensor, pad: int, generator: torch.Generator) -> torch.Tensor:
+    """Gather images `idx` from `store` (N,C,H,W), each translated by its own random offset in
+    [-pad, pad] px with reflect padding. One `take` straight from the store: no gathered copy, no
+    padded copy, so the cost is one pass over the output batch."""
+    n, (_, c, h, w) = idx.numel(), store.shape
+    if pad >= min(h, w):
+        raise ValueError(f"crop_pad={pad} px is too large for {h}x{w} px images; expected < {min(h, w)}")
+    dev = store.device
+    dy = torch.randint(-pad, pad + 1, (n, 1), generator=generator, device=dev)
+    dx = torch.randint(-pad, pad + 1, (n, 1), generator=generator, device=dev)
+    rows = _reflect(dy + torch.arange(h, device=dev), h)  # n, h source rows
+    cols = _reflect(dx + torch.arange(w, device=dev), w)  # n, w source columns
+    base = idx.view(n, 1, 1, 1) * (c * h * w) + torch.arange(c, device=dev).view(1, c, 1, 1) * (h * w)
+    flat = base + (rows * w).view(n, 1, h, 1) + cols.view(n, 1, 1, w)
+    return store.reshape(-1).take(flat)
+
+
 def random_crop(x: torch.Tensor, pad: int, generator: torch.Generator) -> torch.Tensor:
-    """Translate each image by its own random offset in [-pad, pad] px (reflect padding): one
-    gather over the flattened padded images, so the cost is one pass over the batch."""
+    """Translate each image of a batch by its own random offset in [-pad, pad] px (reflect padding)."""
     if not pad:
         return x
-    n, c, h, w = x.shape
-    wp = w + 2 * pad
-    padded = F.pad(x, (pad, pad, pad, pad), mode="reflect").flatten(2)  # n, c, (h+2p)*(w+2p)
-    dy = torch.randint(0, 2 * pad + 1, (n, 1, 1), generator=generator, device=x.device)
-    dx = torch.randint(0, 2 * pad + 1, (n, 1, 1), generator=generator, device=x.device)
-    rows = torch.arange(h, device=x.device).view(1, h, 1)
-    cols = torch.arange(w, device=x.device).view(1, 1, w)
-    flat = ((dy + rows) * wp + dx + cols).view(n, 1, h * w).expand(n, c, h * w)
-    return padded.gather(2, flat).view(n, c, h, w)
+    return gather_crop(x, torch.arange(len(x), device=x.device), pad, generator)
 
 
 def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -118,9 +132,20 @@ class Augmenter:
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor, size: int, generator: torch.Generator,
                  train: bool = True) -> Batch:
+        """Augment (when `train`) and normalize a gathered uint8 batch."""
+        return self.batch(x, y, None, size, generator, train)
+
+    def batch(self, store_x: torch.Tensor, store_y: torch.Tensor, idx: torch.Tensor | None, size: int,
+              generator: torch.Generator, train: bool = True) -> Batch:
+        """The examples `idx` of the stored tensors (all of them when None), augmented when
+        `train`, normalized and resized to `size` px. Cropping gathers straight from the store."""
         cfg = self.config
+        y = store_y if idx is None else store_y[idx]
         if train and cfg.crop_pad:
-            x = random_crop(x, cfg.crop_pad, generator)
+            all_idx = torch.arange(len(store_x), device=store_x.device) if idx is None else idx
+            x = gather_crop(store_x, all_idx, cfg.crop_pad, generator)
+        else:
+            x = store_x if idx is None else store_x[idx]
         if train and cfg.flip:
             x = random_flip(x, generator)
         if train and cfg.cutout:
@@ -178,5 +203,4 @@ def iterate_batches(x: torch.Tensor, y: torch.Tensor, stream: IndexStream, augme
                     batch_size: int, n_batches: int, size: int):
     """Yield `n_batches` augmented batches of `batch_size` drawn from `stream` (gathered from x, y)."""
     for _ in range(n_batches):
-        idx = stream.next(batch_size)
-        yield augmenter(x[idx], y[idx], size, stream.generator)
+        yield augmenter.batch(x, y, stream.next(batch_size), size, stream.generator)
