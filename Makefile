@@ -18,13 +18,14 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m benchmarks pipeline
+	$(PY) -m tune_growth.train --dataset mnist5k --model lenet5 --hypothesis h1 --set crop_pad=2 --out runs/h1
 
 test: $(STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
 	$(PY) -m benchmarks pipeline
+	$(PY) -m benchmarks hypotheses
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -8,6 +8,7 @@ import sys
 # name -> module under benchmarks/ with a main(argv) function
 BENCHMARKS = {
     "pipeline": "benchmarks.pipeline",
+    "hypotheses": "benchmarks.hypotheses",
 }
 
 

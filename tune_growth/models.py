@@ -114,6 +114,19 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 }
 
 
+def init_weights(model: nn.Module) -> nn.Module:
+    """He (kaiming-normal, fan-in, ReLU gain) weights and zero biases for every conv and linear
+    layer, as fastai initialises. PyTorch's default (kaiming-uniform, a=sqrt(5)) shrinks
+    activations through LeNet's three linear layers: its loss sat at 2.3 for the first ~10 steps,
+    which also flattens the LR finder's curve; with He init it falls from the first step."""
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    return model
+
+
 def build_model(name: str, in_channels: int, num_classes: int, width: float = 1.0) -> nn.Module:
     """Build a registered model; unknown names and bad sizes raise a one-line ValueError."""
     if name not in MODELS:
@@ -124,4 +137,4 @@ def build_model(name: str, in_channels: int, num_classes: int, width: float = 1.
         raise ValueError(f"num_classes={num_classes!r} is invalid; expected >= 2")
     if not (0.0 < width <= 8.0):
         raise ValueError(f"width={width!r} is invalid; expected 0 < width <= 8")
-    return MODELS[name](in_channels, num_classes, width)
+    return init_weights(MODELS[name](in_channels, num_classes, width))

@@ -1,0 +1,85 @@
+"""The Schedule value: validation names the bad value, JSON round-trips exactly, describe() reads."""
+
+import dataclasses
+
+import pytest
+
+from tune_growth.lr_schedule import LRPolicy
+from tune_growth.schedule import Schedule, ScheduleError, Stage
+
+ALL = tuple(range(10))
+
+
+def three_stage(**kw):
+    stages = (Stage(ALL, 1, 14, 0.05), Stage(ALL, 10, 14, 0.15), Stage(ALL, None, 28, 0.8))
+    return Schedule(stages, 10, hypothesis="h1+h3", **kw)
+
+
+def test_describe_reads_like_the_spec():
+    assert three_stage().describe() == "3 stages: 1/cls@14px 5% → 10/cls@14px 15% → all@28px 80%"
+    sub = Schedule((Stage((0, 3), None, 28, 0.25), Stage(ALL, None, 28, 0.75)), 10)
+    assert sub.describe() == "2 stages: 2cls·all@28px 25% → all@28px 75%"
+
+
+def test_json_round_trip_is_exact():
+    s = three_stage(max_lr=0.123456789, lr_policy=LRPolicy("sgdr", cycles=4, cycle_mult=1.5), tta=True)
+    again = Schedule.from_json(s.to_json())
+    assert again == s and again.to_json() == s.to_json()
+    assert isinstance(again.stages[0].classes, tuple) and isinstance(again.lr_policy.moms, tuple)
+
+
+def test_stage_examples_follow_shares_and_sum_to_budget():
+    s = three_stage(budget_epochs=2.0)
+    counts = s.stage_examples(4000)
+    assert counts == [400, 1200, 6400] and sum(counts) == 8000
+
+
+def _stage(**kw):
+    return dataclasses.replace(Stage(ALL, None, 28, 1.0), **kw)
+
+
+BAD = {
+    "no stages": (lambda: Schedule((), 10), "no stages"),
+    "zero size": (lambda: Schedule((_stage(image_size=0),), 10), "image_size=0"),
+    "tiny size": (lambda: Schedule((_stage(image_size=7),), 10), ">= 8 px"),
+    "zero per class": (lambda: Schedule((_stage(per_class=0),), 10), "per_class=0"),
+    "negative per class": (lambda: Schedule((_stage(per_class=-5),), 10), "per_class=-5"),
+    "unknown class id": (lambda: Schedule((_stage(classes=(0, 12)),), 10), "class id(s) [12]"),
+    "duplicate class": (lambda: Schedule((_stage(classes=(1, 1)),), 10), "distinct class ids"),
+    "zero share": (lambda: Schedule((_stage(share=0.0), _stage(share=1.0)), 10), "share=0.0"),
+    "shares not adding up": (lambda: Schedule((_stage(share=0.5), _stage(share=0.4)), 10), "summing to 0.9"),
+    "negative budget": (lambda: Schedule((_stage(),), 10, budget_epochs=-1.0), "budget_epochs=-1.0"),
+    "zero batch": (lambda: Schedule((_stage(),), 10, batch_size=0), "batch_size=0"),
+    "bad lr": (lambda: Schedule((_stage(),), 10, max_lr="huge"), "max_lr='huge'"),
+    "bad optimizer": (lambda: Schedule((_stage(),), 10, optimizer="lion"), "optimizer='lion'"),
+    "bad selection": (lambda: Schedule((_stage(),), 10, selection="best"), "selection='best'"),
+    "bad policy": (lambda: LRPolicy("cosine"), "lr policy 'cosine'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_invalid_schedules_name_the_bad_value(case):
+    make, expected = BAD[case]
+    with pytest.raises(ValueError) as info:
+        make()
+    assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_check_dataset_rejects_more_examples_than_exist():
+    s = Schedule((Stage(ALL, 500, 28, 1.0),), 10)
+    with pytest.raises(ScheduleError, match="per_class=500 examples but its classes have as few as 400"):
+        s.check_dataset([400] * 10, 28)
+    with pytest.raises(ScheduleError, match="for 10 classes but the dataset has 3"):
+        s.check_dataset([400] * 3, 28)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("{not json", "malformed at line 1"),
+    ('{"stages": [], "num_classes": 10, "colour": "red"}', "unknown field(s) ['colour']"),
+    ('{"num_classes": 10}', "needs 'stages'"),
+    ('{"stages": [{"classes": [0]}], "num_classes": 10}', "malformed"),
+    ('{"stages": [], "num_classes": 10, "version": 9}', "version 9"),
+])
+def test_from_json_errors(text, expected):
+    with pytest.raises(ScheduleError, match=expected.replace("(", r"\(").replace("[", r"\[").replace(")", r"\)").replace("]", r"\]")):
+        Schedule.from_json(text)

@@ -1,0 +1,136 @@
+"""The staged trainer: exact resume, divergence, determinism, LR over stages, records, evaluation."""
+
+import io
+import math
+
+import pytest
+import torch
+
+from tune_growth.builders import build_schedule
+from tune_growth.data import load_dataset
+from tune_growth.trainer import DIVERGED_LOSS, RunConfig, Trainer
+
+AUGMENTED = {"crop_pad": 2, "cutout": 6, "mixup_alpha": 0.3, "label_smoothing": 0.1}
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_dataset("mnist5k")
+
+
+def schedule(data, **params):
+    base = {"hypothesis": "h1+h3", "stages": 3, "budget_epochs": 2.0, "batch_size": 128, "max_lr": 0.05}
+    return build_schedule({**base, **params}, data)
+
+
+def strip(records):
+    return [{k: v for k, v in r.items() if k != "wall_seconds"} for r in records]
+
+
+def test_resume_continues_exactly_like_an_uninterrupted_run(mnist, tmp_path):
+    s = schedule(mnist, **AUGMENTED)
+    config = RunConfig(evals=6, cache_dir=str(tmp_path))
+    full = Trainer(s, mnist, config)
+    expected = strip(full.run())
+
+    first = Trainer(s, mnist, config)
+    head = []
+    for record in first.run():
+        head.append(record)
+        if len(head) == 4:  # mid-run, inside stage 2
+            break
+    buffer = io.BytesIO()
+    torch.save(first.state_dict(), buffer)
+    buffer.seek(0)
+    resumed = Trainer(s, mnist, config)
+    resumed.load_state_dict(torch.load(buffer, weights_only=True))  # no pickle beyond tensors and plain data
+    tail = list(resumed.run())
+    assert strip(head + tail) == expected
+    for a, b in zip(full.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_resume_at_a_stage_boundary(mnist, tmp_path):
+    s = schedule(mnist)
+    config = RunConfig(evals=2, cache_dir=str(tmp_path))
+    expected = strip(Trainer(s, mnist, config).run())
+    first = Trainer(s, mnist, config)
+    records = first.run()
+    head = [next(records)]
+    assert first.stream is None and first.counters["stage_step"] == 0  # stage 0 just ended
+    resumed = Trainer(s, mnist, config)
+    resumed.load_state_dict(first.state_dict())
+    assert strip(head + list(resumed.run())) == expected
+
+
+def test_same_seed_same_records_other_seed_differs(mnist, tmp_path):
+    s = schedule(mnist, **AUGMENTED)
+    run = lambda seed: strip(Trainer(s, mnist, RunConfig(evals=3, seed=seed, cache_dir=str(tmp_path))).run())  # noqa: E731
+    assert run(1) == run(1)
+    assert run(1) != run(2)
+
+
+def test_divergence_ends_the_run_with_finite_sentinels(mnist, tmp_path):
+    s = schedule(mnist, max_lr=1e6, budget_epochs=4.0)
+    records = list(Trainer(s, mnist, RunConfig(evals=4, cache_dir=str(tmp_path))).run())
+    last = records[-1]
+    assert last["status"] == "diverged" and last["done"]
+    assert last["test_acc"] == 0.0 and last["test_loss"] == DIVERGED_LOSS
+    assert all(math.isfinite(v) for v in last.values() if isinstance(v, float))
+    assert last["step"] < Trainer(s, mnist, RunConfig(cache_dir=str(tmp_path))).total_steps
+
+
+def test_records_cover_stage_ends_and_the_lr_follows_global_progress(mnist, tmp_path):
+    s = schedule(mnist, early_share=0.3)
+    trainer = Trainer(s, mnist, RunConfig(evals=5, cache_dir=str(tmp_path)))
+    records = list(trainer.run())
+    ends = [sum(trainer.stage_steps[: k + 1]) for k in range(3)]
+    steps = [r["step"] for r in records]
+    assert all(e in steps for e in ends) and steps == sorted(set(steps))
+    assert records[-1]["status"] == "completed" and records[-1]["step"] == trainer.total_steps
+    for r in records:  # the LR reported is the policy at global progress, across unequal stages
+        factor, _ = s.lr_policy((r["step"] - 1) / trainer.total_steps)
+        assert r["lr"] == pytest.approx(0.05 * factor)
+    assert [r["image_size"] for r in records if r["step"] in ends] == [st.image_size for st in s.stages]
+    assert records[-1]["examples"] == trainer.total_steps * 128
+    assert records[-1]["compute"] == sum(n * 128 * st.image_size ** 2 for n, st in zip(trainer.stage_steps, s.stages))
+
+
+def test_seen_class_metrics_restrict_to_the_stage_classes(mnist, tmp_path):
+    s = build_schedule({"hypothesis": "h2", "stages": 3, "h2_start": 2, "budget_epochs": 1.0,
+                        "batch_size": 128, "max_lr": 0.05}, mnist)
+    trainer = Trainer(s, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
+    first = next(trainer.run())
+    assert first["classes_seen"] == 2 and first["stage"] == 0
+    # two classes learned, eight never seen: accuracy over all ten is at most 2/10 of the seen one + chance
+    assert first["test_acc_seen"] > 0.8 and first["test_acc"] <= 0.25
+    manual = trainer.evaluate(first["image_size"], s.stages[0].classes)
+    assert manual["test_acc_seen"] == first["test_acc_seen"]
+
+
+def test_flip_tta_changes_evaluation_only(mnist, tmp_path):
+    plain, tta = schedule(mnist), schedule(mnist, tta=True)
+    a = Trainer(plain, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
+    b = Trainer(tta, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
+    ra, rb = list(a.run())[-1], list(b.run())[-1]
+    assert ra["train_loss"] == rb["train_loss"] and ra["test_loss"] != rb["test_loss"]
+
+
+def test_lr_find_uses_the_shared_cache(mnist, tmp_path):
+    s = schedule(mnist, max_lr="find", lr_mult=2.0)
+    first = Trainer(s, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
+    next(first.run())
+    files = list((tmp_path / "lr_finder").glob("*.json"))
+    assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    second = Trainer(s, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
+    next(second.run())
+    assert files[0].stat().st_mtime_ns == stamp and second.max_lr == first.max_lr
+    assert first.max_lr == pytest.approx(2.0 * first.find_max_lr()["suggestions"]["steep"])
+
+
+def test_checkpoint_of_another_schedule_is_refused(mnist, tmp_path):
+    a = Trainer(schedule(mnist), mnist, RunConfig(cache_dir=str(tmp_path)))
+    b = Trainer(schedule(mnist, stages=2), mnist, RunConfig(cache_dir=str(tmp_path)))
+    with pytest.raises(ValueError, match="different schedule"):
+        b.load_state_dict(a.state_dict())

@@ -1,0 +1,123 @@
+"""Build a Schedule from flat parameters, so search spaces only declare numbers and names.
+
+A hypothesis names the axes that grow over the stages (H1 examples per class, H2 classes,
+H3 image size) and any settings it fixes (the controls). All of them, combinations and the
+baseline included, are the same Schedule object.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from tune_growth.augment import AugmentConfig
+from tune_growth.data import ImageDataset
+from tune_growth.lr_schedule import LRPolicy
+from tune_growth.schedule import MIN_IMAGE_SIZE, Schedule, ScheduleError, Stage
+from tune_growth.selection import class_order
+
+# name -> (axes that grow, parameters the hypothesis fixes)
+HYPOTHESES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "baseline": ((), {}),
+    "h1": (("h1",), {}),
+    "h2": (("h2",), {}),
+    "h3": (("h3",), {}),
+    "h1+h2": (("h1", "h2"), {}),
+    "h1+h3": (("h1", "h3"), {}),
+    "h2+h3": (("h2", "h3"), {}),
+    "h1+h2+h3": (("h1", "h2", "h3"), {}),
+    # controls
+    "random_growing": (("h1",), {"h1_selection": "random"}),  # H1's stage sizes, random examples
+    "anti_h1": (("h1",), {"h1_selection": "anti_iconic"}),  # least iconic examples first
+    "anti_h2": (("h2",), {"h2_order": "fine_to_coarse"}),  # most similar classes first
+    "budgeted": ((), {"lr_policy": "linear"}),  # baseline with linear decay to zero
+}
+
+DEFAULTS: dict[str, Any] = {
+    "hypothesis": "baseline",
+    "stages": 3,            # stage count for a growing schedule (the baseline has one)
+    "early_share": 0.2,     # fraction of the budget spent before the final stage
+    "share_growth": 2.0,    # each early stage gets this many times the previous one's budget
+    "h1_start": 1,          # examples per class in the first stage
+    "h1_growth": 10.0,      # per-class count multiplies by this each stage (the last takes all)
+    "h1_selection": "iconic",
+    "h2_start": 2,          # classes in the first stage (the last has all)
+    "h2_order": "coarse_to_fine",
+    "h3_start": 0.5,        # first stage's image side as a fraction of full size (the last is full)
+    "budget_epochs": 20.0, "batch_size": 128, "max_lr": "find", "lr_mult": 1.0,
+    "lr_policy": "onecycle", "pct_start": 0.25, "cycles": 3, "cycle_mult": 2.0, "warmup": 0.0,
+    "weight_decay": 5e-4, "optimizer": "sgd", "label_smoothing": 0.0,
+    "crop_pad": 0, "flip": False, "cutout": 0, "mixup_alpha": 0.0, "tta": False, "selection_seed": 0,
+}
+
+
+def stage_shares(n_stages: int, early_share: float, share_growth: float) -> list[float]:
+    """Budget fractions: early stages split `early_share` in ratio 1 : g : g^2 ..., the last
+    stage takes the rest."""
+    if n_stages == 1:
+        return [1.0]
+    weights = [share_growth ** k for k in range(n_stages - 1)]
+    early = [early_share * w / sum(weights) for w in weights]
+    return early + [1.0 - sum(early)]
+
+
+def image_sizes(n_stages: int, full: int, start_frac: float) -> list[int]:
+    """Geometric from start_frac x full to full, rounded to a multiple of 4 px, at least 8 px."""
+    sizes = []
+    for k in range(n_stages):
+        frac = start_frac ** (1 - k / (n_stages - 1)) if n_stages > 1 else 1.0
+        sizes.append(full if k == n_stages - 1 else max(MIN_IMAGE_SIZE, int(round(full * frac / 4)) * 4))
+    return sizes
+
+
+def class_counts(n_stages: int, n_classes: int, start: int) -> list[int]:
+    """Geometric from `start` classes to all of them, never shrinking."""
+    counts = [int(round(start * (n_classes / start) ** (k / (n_stages - 1)))) if n_stages > 1 else n_classes
+              for k in range(n_stages)]
+    return [max(counts[: k + 1]) for k in range(n_stages - 1)] + [n_classes]
+
+
+def per_class_counts(n_stages: int, start: int, growth: float, available: int) -> list[int | None]:
+    """start, start*g, start*g^2, ... (capped at what the smallest class has), then all."""
+    counts: list[int | None] = [min(available, int(round(start * growth ** k))) for k in range(n_stages - 1)]
+    return counts + [None]
+
+
+def build_schedule(params: Mapping[str, Any], data: ImageDataset) -> Schedule:
+    """Flat parameters (see DEFAULTS) -> a Schedule for `data`. Unknown names raise ScheduleError."""
+    unknown = sorted(set(params) - set(DEFAULTS))
+    if unknown:
+        raise ScheduleError(f"unknown schedule parameter(s) {unknown}; expected names from {sorted(DEFAULTS)}")
+    name = params.get("hypothesis", DEFAULTS["hypothesis"])
+    if name not in HYPOTHESES:
+        raise ScheduleError(f"unknown hypothesis {name!r}; expected one of {', '.join(HYPOTHESES)}")
+    axes, fixed = HYPOTHESES[name]
+    p = {**DEFAULTS, **params, **fixed}
+    n = int(p["stages"]) if axes else 1
+    if n < 1 or (axes and n < 2):
+        raise ScheduleError(f"stages={p['stages']!r} is invalid; expected an integer >= 2 for {name!r}")
+    if not 0.0 < p["early_share"] < 1.0:
+        raise ScheduleError(f"early_share={p['early_share']!r} is invalid; expected 0 < early_share < 1")
+    available = int(data.examples_per_class().min())
+    order = class_order(data, p["h2_order"], p["selection_seed"]) if "h2" in axes else list(range(data.num_classes))
+    n_cls = class_counts(n, data.num_classes, int(p["h2_start"])) if "h2" in axes else [data.num_classes] * n
+    if "h2" in axes and not 1 <= int(p["h2_start"]) <= data.num_classes:
+        raise ScheduleError(f"h2_start={p['h2_start']!r} is invalid; expected 1..{data.num_classes} classes")
+    if "h1" in axes and (int(p["h1_start"]) < 1 or p["h1_growth"] < 1):
+        raise ScheduleError(f"h1_start={p['h1_start']!r}, h1_growth={p['h1_growth']!r} are invalid; "
+                            "expected h1_start >= 1 and h1_growth >= 1")
+    per_cls = per_class_counts(n, int(p["h1_start"]), p["h1_growth"], available) if "h1" in axes else [None] * n
+    if "h3" in axes and not 0.0 < p["h3_start"] <= 1.0:
+        raise ScheduleError(f"h3_start={p['h3_start']!r} is invalid; expected a fraction in (0, 1]")
+    sizes = image_sizes(n, data.image_size, p["h3_start"]) if "h3" in axes else [data.image_size] * n
+    shares = stage_shares(n, p["early_share"], p["share_growth"])
+    stages = tuple(Stage(tuple(sorted(order[:n_cls[k]])), per_cls[k], sizes[k], shares[k]) for k in range(n))
+    policy = LRPolicy(p["lr_policy"], pct_start=p["pct_start"], cycles=int(p["cycles"]),
+                      cycle_mult=p["cycle_mult"], warmup=p["warmup"])
+    augment = AugmentConfig(int(p["crop_pad"]), bool(p["flip"]), int(p["cutout"]), float(p["mixup_alpha"]))
+    max_lr = p["max_lr"] if p["max_lr"] == "find" else float(p["max_lr"])
+    schedule = Schedule(stages, data.num_classes, name, float(p["budget_epochs"]), int(p["batch_size"]), policy,
+                        max_lr, float(p["lr_mult"]), float(p["weight_decay"]), p["optimizer"],
+                        float(p["label_smoothing"]), augment, bool(p["tta"]),
+                        p["h1_selection"] if "h1" in axes else "random", int(p["selection_seed"]))
+    schedule.check_dataset(data.examples_per_class().tolist(), data.image_size)
+    return schedule

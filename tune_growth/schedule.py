@@ -1,0 +1,182 @@
+"""The stage schedule: a frozen, validated value the search explores and the trainer reads.
+
+A schedule is an ordered list of stages (which classes, how many examples per class, image size,
+share of the budget) plus the run-wide settings. It round-trips through JSON exactly, so it can
+sit in a Parquet column, and `describe()` gives a line a person can read. Which examples a
+per-class count means is fixed by `selection` (see selection.py): stage k takes the first
+`per_class` examples of each class's ranking, so a later stage with a larger count contains the
+earlier stage's examples.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+from tune_growth.augment import AugmentConfig
+from tune_growth.lr_schedule import LRPolicy
+
+SCHEMA_VERSION = 1
+OPTIMIZERS = ("sgd", "adamw")
+SELECTIONS = ("random", "iconic", "diverse", "anti_iconic")
+MIN_IMAGE_SIZE = 8  # pixels: the smallest input every registered model accepts
+
+
+class ScheduleError(ValueError):
+    """An invalid schedule: the one-line message names the bad value and what would be valid."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage: class ids trained, examples per class (None = all), image side (px), and the
+    fraction of the total budget (in examples) it spends."""
+
+    classes: tuple[int, ...]
+    per_class: int | None
+    image_size: int
+    share: float
+
+    def describe(self, num_classes: int) -> str:
+        classes = "" if len(self.classes) == num_classes else f"{len(self.classes)}cls·"
+        count = "all" if self.per_class is None else f"{self.per_class}/cls"
+        pct = self.share * 100
+        share = f"{pct:.0f}%" if pct >= 1 or pct == 0 else f"{pct:.1f}%"
+        return f"{classes}{count}@{self.image_size}px {share}"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Stages plus run-wide settings. Units: budget_epochs in passes over the full training set
+    (total examples = budget_epochs x train size); batch_size in examples; max_lr a number or
+    "find" (the LR finder's suggestion, times lr_mult)."""
+
+    stages: tuple[Stage, ...]
+    num_classes: int
+    hypothesis: str = "baseline"
+    budget_epochs: float = 10.0
+    batch_size: int = 128
+    lr_policy: LRPolicy = field(default_factory=LRPolicy)
+    max_lr: float | str = "find"
+    lr_mult: float = 1.0
+    weight_decay: float = 5e-4
+    optimizer: str = "sgd"
+    label_smoothing: float = 0.0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    tta: bool = False
+    selection: str = "random"
+    selection_seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stages", tuple(self.stages))
+        _validate(self)
+
+    # --- reading -------------------------------------------------------------------------
+    def describe(self) -> str:
+        """e.g. '3 stages: 1/cls@14px 5% → 10/cls@14px 15% → all@28px 80%'."""
+        n = len(self.stages)
+        return f"{n} stage{'s' if n > 1 else ''}: " + " → ".join(s.describe(self.num_classes) for s in self.stages)
+
+    def stage_examples(self, train_size: int) -> list[int]:
+        """Planned examples per stage: share x budget, rounded; the last absorbs the rounding."""
+        total = int(round(self.budget_epochs * train_size))
+        counts = [int(round(s.share * total)) for s in self.stages[:-1]]
+        return counts + [max(0, total - sum(counts))]
+
+    # --- JSON ----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        out = {"version": SCHEMA_VERSION, **asdict(self)}
+        out["stages"] = [asdict(s) for s in self.stages]
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Schedule":
+        data = dict(data)
+        version = data.pop("version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise ScheduleError(f"schedule version {version!r} is not supported; expected {SCHEMA_VERSION}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ScheduleError(f"schedule has unknown field(s) {unknown}; expected only {sorted(known)}")
+        if "stages" not in data or "num_classes" not in data:
+            raise ScheduleError("schedule needs 'stages' and 'num_classes'")
+        try:
+            stages = tuple(Stage(tuple(s["classes"]), s.get("per_class"), s["image_size"], s["share"])
+                           for s in data.pop("stages"))
+            policy = data.pop("lr_policy", {})
+            augment = data.pop("augment", {})
+            return cls(stages=stages, lr_policy=LRPolicy(**{**policy, "moms": tuple(policy.get("moms", (0.95, 0.85)))}),
+                       augment=AugmentConfig(**augment), **data)
+        except (KeyError, TypeError) as err:
+            raise ScheduleError(f"schedule is malformed ({err}); expected the fields of Schedule.to_dict()") from None
+        except ValueError as err:
+            raise ScheduleError(str(err)) from None
+
+    @classmethod
+    def from_json(cls, text: str) -> "Schedule":
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as err:
+            raise ScheduleError(f"schedule JSON is malformed at line {err.lineno} column {err.colno}: {err.msg}") from None
+
+    # --- against a dataset ---------------------------------------------------------------
+    def check_dataset(self, per_class_available: list[int], full_image_size: int) -> None:
+        """Raise ScheduleError if a stage asks for more than the dataset has."""
+        if len(per_class_available) != self.num_classes:
+            raise ScheduleError(f"schedule is for {self.num_classes} classes but the dataset has "
+                                f"{len(per_class_available)}; expected them equal")
+        for i, stage in enumerate(self.stages):
+            have = min(per_class_available[c] for c in stage.classes)
+            if stage.per_class is not None and stage.per_class > have:
+                raise ScheduleError(f"stage {i} asks for per_class={stage.per_class} examples but its classes "
+                                    f"have as few as {have}; expected <= {have} (or all)")
+            if stage.image_size > 2 * full_image_size:
+                raise ScheduleError(f"stage {i} image_size={stage.image_size} px exceeds twice the dataset's "
+                                    f"{full_image_size} px; expected {MIN_IMAGE_SIZE}..{2 * full_image_size}")
+
+
+def _validate(s: Schedule) -> None:
+    def bad(what: str, valid: str) -> None:
+        raise ScheduleError(f"{what} is invalid; expected {valid}")
+
+    if not isinstance(s.num_classes, int) or s.num_classes < 2:
+        bad(f"num_classes={s.num_classes!r}", "an integer >= 2")
+    if not s.stages:
+        bad("stages=() (no stages)", "at least one stage")
+    for i, st in enumerate(s.stages):
+        if not st.classes:
+            bad(f"stage {i} classes=()", "at least one class id")
+        if len(set(st.classes)) != len(st.classes):
+            bad(f"stage {i} classes={st.classes}", "distinct class ids")
+        wrong = [c for c in st.classes if not isinstance(c, int) or not 0 <= c < s.num_classes]
+        if wrong:
+            bad(f"stage {i} class id(s) {wrong}", f"ids in 0..{s.num_classes - 1}")
+        if st.per_class is not None and (not isinstance(st.per_class, int) or st.per_class < 1):
+            bad(f"stage {i} per_class={st.per_class!r}", "an integer >= 1 or None (all)")
+        if not isinstance(st.image_size, int) or st.image_size < MIN_IMAGE_SIZE:
+            bad(f"stage {i} image_size={st.image_size!r}", f"an integer >= {MIN_IMAGE_SIZE} px")
+        if not isinstance(st.share, (int, float)) or not math.isfinite(st.share) or st.share <= 0:
+            bad(f"stage {i} share={st.share!r}", "a positive fraction of the budget")
+    total = sum(st.share for st in s.stages)
+    if abs(total - 1.0) > 1e-6:
+        bad(f"stage shares summing to {total:.6g}", "shares that add up to 1")
+    if not isinstance(s.budget_epochs, (int, float)) or not math.isfinite(s.budget_epochs) or s.budget_epochs <= 0:
+        bad(f"budget_epochs={s.budget_epochs!r}", "a positive number of epochs")
+    if not isinstance(s.batch_size, int) or s.batch_size < 1:
+        bad(f"batch_size={s.batch_size!r}", "an integer >= 1")
+    if s.max_lr != "find" and (not isinstance(s.max_lr, (int, float)) or not s.max_lr > 0):
+        bad(f"max_lr={s.max_lr!r}", "a positive number or 'find'")
+    if not isinstance(s.lr_mult, (int, float)) or not s.lr_mult > 0:
+        bad(f"lr_mult={s.lr_mult!r}", "a positive number")
+    if not isinstance(s.weight_decay, (int, float)) or s.weight_decay < 0:
+        bad(f"weight_decay={s.weight_decay!r}", "a number >= 0")
+    if s.optimizer not in OPTIMIZERS:
+        bad(f"optimizer={s.optimizer!r}", f"one of {', '.join(OPTIMIZERS)}")
+    if not 0.0 <= s.label_smoothing < 1.0:
+        bad(f"label_smoothing={s.label_smoothing!r}", "0 <= label_smoothing < 1")
+    if s.selection not in SELECTIONS:
+        bad(f"selection={s.selection!r}", f"one of {', '.join(SELECTIONS)}")

@@ -1,0 +1,147 @@
+"""Which examples and which classes come first: per-class example rankings (H1) and class
+orders (H2), computed once per dataset from a fixed, model-independent feature space.
+
+Feature space: each image resized to 16x16 px (antialiased), flattened, centred, and projected on
+its top 32 principal components (PCA of the training set, in float64, signs fixed). Why: it needs
+no pretrained network (none can be downloaded here), it is deterministic and cheap, and on
+digits and small natural images nearby points in it look alike, which is what "iconic" and
+"diverse" need. A stage's per-class count k takes the first k examples of each class's ranking.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from tune_growth.data import Hierarchy, ImageDataset
+
+EMBED_SIZE = 16  # pixels: images are resized to this before PCA
+EMBED_DIMS = 32  # principal components kept
+CLASS_ORDERS = ("coarse_to_fine", "fine_to_coarse", "random")
+
+
+def embed(x: torch.Tensor, dims: int = EMBED_DIMS, size: int = EMBED_SIZE) -> torch.Tensor:
+    """PCA features (N, dims) float64 of uint8 NCHW images, on the CPU, deterministic."""
+    flat = torch.cat([F.interpolate(chunk.cpu().float() / 255.0, size=(size, size), mode="bilinear",
+                                    antialias=chunk.shape[-1] > size, align_corners=False).flatten(1)
+                      for chunk in x.split(4096)]).double()
+    flat -= flat.mean(0)
+    _, vecs = torch.linalg.eigh(flat.T @ flat)
+    top = vecs[:, -dims:].flip(1)  # largest components first
+    top *= torch.sign(top[top.abs().argmax(0), torch.arange(top.shape[1])])  # sign: largest entry > 0
+    return flat @ top
+
+
+def medoid_ranking(features: torch.Tensor) -> torch.Tensor:
+    """Positions ordered by mean distance to the other points, most central (the medoid) first."""
+    score = torch.cdist(features, features).mean(1)
+    return torch.argsort(score, stable=True)
+
+
+def k_center_ranking(features: torch.Tensor) -> torch.Tensor:
+    """Greedy k-center order: the medoid, then repeatedly the point farthest from those chosen."""
+    n = len(features)
+    order = [int(medoid_ranking(features)[0])]
+    nearest = torch.cdist(features, features[order[0]:order[0] + 1]).squeeze(1)
+    for _ in range(n - 1):
+        nearest[order[-1]] = -1.0  # chosen points never win again
+        nxt = int(torch.argmax(nearest))
+        order.append(nxt)
+        nearest = torch.minimum(nearest, torch.cdist(features, features[nxt:nxt + 1]).squeeze(1))
+    return torch.tensor(order)
+
+
+def rank_examples(data: ImageDataset, method: str, seed: int = 0,
+                  features: torch.Tensor | None = None) -> list[torch.Tensor]:
+    """For each class, its training indices in the order `method` picks them:
+    random (seeded), iconic (medoid first), anti_iconic (reverse), diverse (k-center greedy)."""
+    labels = data.train_y.cpu()
+    if method != "random" and features is None:
+        features = embed(data.train_x)
+    ranked = []
+    for c in range(data.num_classes):
+        idx = torch.nonzero(labels == c).squeeze(1)
+        if method == "random":
+            perm = np.random.default_rng([seed, c]).permutation(len(idx))
+            ranked.append(idx[torch.from_numpy(perm)])
+        elif method in ("iconic", "anti_iconic"):
+            order = medoid_ranking(features[idx])
+            ranked.append(idx[order.flip(0) if method == "anti_iconic" else order])
+        elif method == "diverse":
+            ranked.append(idx[k_center_ranking(features[idx])])
+        else:
+            raise ValueError(f"example selection {method!r} is unknown; expected random, iconic, "
+                             "anti_iconic or diverse")
+    return ranked
+
+
+def tree_distances(tree: Hierarchy, n_classes: int) -> np.ndarray:
+    """How early two classes part in the hierarchy: tree height minus the depth of their lowest
+    common ancestor (an ultrametric). Classes split at the root are farthest apart whatever their
+    leaf depths; siblings at the deepest level are 1 apart. (Path length would not do: in CIFAR-10
+    deer-dog and airplane-automobile would tie, though only the latter split at the root.)"""
+    paths: dict[int, tuple[int, ...]] = {}
+
+    def walk(node, path):
+        if isinstance(node, (int, np.integer)):
+            paths[int(node)] = path
+        else:
+            for i, child in enumerate(node):
+                walk(child, path + (i,))
+
+    walk(tree, ())
+    height = max(len(p) for p in paths.values())
+    dist = np.zeros((n_classes, n_classes))
+    for a in range(n_classes):
+        for b in range(n_classes):
+            if a != b:
+                common = 0
+                while paths[a][common] == paths[b][common]:
+                    common += 1
+                dist[a, b] = height - common
+    return dist
+
+
+def class_distances(data: ImageDataset, features: torch.Tensor | None = None) -> np.ndarray:
+    """Distances between classes: the hierarchy's path lengths when the dataset has one, with
+    prototype distances (class means in the feature space) breaking ties; else prototypes alone."""
+    if features is None:
+        features = embed(data.train_x)
+    labels = data.train_y.cpu()
+    protos = torch.stack([features[labels == c].mean(0) for c in range(data.num_classes)])
+    proto = torch.cdist(protos, protos).numpy()
+    if data.hierarchy is None:
+        return proto
+    return tree_distances(data.hierarchy, data.num_classes) + 0.5 * proto / max(proto.max(), 1e-12)
+
+
+def farthest_first(dist: np.ndarray) -> list[int]:
+    """Coarse-to-fine order: the two most distant classes, then each time the class farthest from
+    all chosen so far (max of min distance; ties to the lower id)."""
+    n = len(dist)
+    first, second = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    order = [int(min(first, second)), int(max(first, second))]
+    while len(order) < n:
+        rest = [c for c in range(n) if c not in order]
+        gaps = [dist[c, order].min() for c in rest]
+        order.append(rest[int(np.argmax(gaps))])
+    return order
+
+
+def class_order(data: ImageDataset, method: str, seed: int = 0,
+                features: torch.Tensor | None = None) -> list[int]:
+    """All class ids in the order H2 adds them: coarse_to_fine, fine_to_coarse (its reverse: the
+    most similar classes first), or random (seeded)."""
+    if method == "random":
+        return [int(c) for c in np.random.default_rng(seed).permutation(data.num_classes)]
+    if method not in CLASS_ORDERS:
+        raise ValueError(f"class order {method!r} is unknown; expected one of {', '.join(CLASS_ORDERS)}")
+    order = farthest_first(class_distances(data, features))
+    return order[::-1] if method == "fine_to_coarse" else order
+
+
+def stage_indices(classes: tuple[int, ...], per_class: int | None, rankings: list[torch.Tensor]) -> torch.Tensor:
+    """Training indices of a stage: the first `per_class` (all when None) of each class's ranking.
+    A later stage with a larger count therefore contains the earlier stage's examples."""
+    return torch.cat([rankings[c][:per_class] for c in classes])

@@ -1,0 +1,123 @@
+"""Single run: `python -m tune_growth.train --dataset mnist5k --model lenet5 --hypothesis h1 --out DIR`.
+
+Builds a schedule from flags (or reads --schedule FILE.json), trains it with a progress bar, and
+writes DIR/schedule.json and DIR/metrics.parquet (one row per evaluation). The last line printed is
+a one-line JSON summary. Bad input exits with code 2 and a one-line message before any training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from tune_growth.builders import DEFAULTS, HYPOTHESES, build_schedule
+from tune_growth.cli import OneLineParser, fail
+from tune_growth.data import DATASETS, DataSpec, DatasetError, load_dataset
+from tune_growth.io import atomic_write_parquet, atomic_write_text
+from tune_growth.lr_finder import SUGGESTIONS
+from tune_growth.models import MODELS
+from tune_growth.schedule import Schedule, ScheduleError
+from tune_growth.trainer import RunConfig, Trainer
+
+
+def _max_lr(text: str):
+    if text == "find":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--lr {text!r} is invalid; expected a positive number or 'find'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"--lr {text!r} is invalid; expected a positive number or 'find'")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="python -m tune_growth.train", description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", default="mnist5k", choices=sorted(DATASETS), help="registered dataset")
+    p.add_argument("--data-root", default=None, help="folder holding the dataset's files (not needed for mnist5k, digits)")
+    p.add_argument("--download", action="store_true", help="let torchvision download (machines with internet)")
+    p.add_argument("--image-size", type=int, default=None, help="decode size in px for imagenette")
+    p.add_argument("--model", default="lenet5", choices=sorted(MODELS), help="registered model")
+    p.add_argument("--width", type=float, default=1.0, help="channel multiplier (e.g. 0.25 for a narrow resnet9)")
+    p.add_argument("--hypothesis", default="baseline", choices=list(HYPOTHESES), help="what grows over the stages")
+    p.add_argument("--schedule", type=Path, default=None, help="a schedule JSON file (overrides builder flags)")
+    p.add_argument("--lr", type=_max_lr, default="find", help="max LR, or 'find' for the LR finder's suggestion")
+    p.add_argument("--lr-rule", default="steep", choices=SUGGESTIONS, help="LR finder suggestion used with --lr find")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help=f"any builder parameter, e.g. --set stages=4 --set h1_selection=diverse "
+                        f"(names: {', '.join(sorted(DEFAULTS))})")
+    p.add_argument("--budget", type=float, default=None, help="total budget in epochs of the full training set")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="autocast precision")
+    p.add_argument("--seed", type=int, default=0, help="seed for initialisation and data order")
+    p.add_argument("--evals", type=int, default=20, help="evaluations spread over the budget (plus stage ends)")
+    p.add_argument("--out", type=Path, required=True, help="output folder (created)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _parse_sets(items: list[str]) -> dict:
+    params = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in DEFAULTS:
+            raise ScheduleError(f"--set {item!r} is invalid; expected NAME=VALUE with NAME one of {sorted(DEFAULTS)}")
+        default = DEFAULTS[name]
+        try:
+            params[name] = (value.lower() in ("1", "true", "yes") if isinstance(default, bool) else
+                            type(default)(value) if default is not None and not isinstance(default, str) else value)
+        except ValueError:
+            raise ScheduleError(f"--set {item!r} is invalid; expected a {type(default).__name__} value") from None
+    return params
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        config = RunConfig(model=args.model, width=args.width, device=args.device, precision=args.precision,
+                           seed=args.seed, evals=args.evals, lr_rule=args.lr_rule)
+        data = load_dataset(DataSpec(args.dataset, args.data_root, args.download, args.image_size))
+        if args.schedule is not None:
+            if not args.schedule.is_file():
+                raise ScheduleError(f"--schedule {str(args.schedule)!r} is not a file; expected a schedule JSON file")
+            schedule = Schedule.from_json(args.schedule.read_text())
+        else:
+            params = {"hypothesis": args.hypothesis, "max_lr": args.lr, **_parse_sets(args.set)}
+            if args.budget is not None:
+                params["budget_epochs"] = args.budget
+            schedule = build_schedule(params, data)
+        trainer = Trainer(schedule, data, config)
+    except (DatasetError, ScheduleError, ValueError) as err:
+        return fail(str(err))
+    return run(trainer, args.out, args.quiet)
+
+
+def run(trainer: Trainer, out: Path, quiet: bool = False) -> int:
+    """Train, showing progress; write schedule.json and metrics.parquet; print the JSON summary."""
+    schedule, started = trainer.schedule, time.perf_counter()
+    atomic_write_text(out / "schedule.json", json.dumps(schedule.to_dict(), indent=2, sort_keys=True))
+    print(f"{schedule.hypothesis}: {schedule.describe()}", file=sys.stderr)
+    records = []
+    with tqdm(total=trainer.total_steps, unit="step", disable=quiet, file=sys.stderr) as bar:
+        for record in trainer.run():
+            records.append(record)
+            bar.update(record["step"] - bar.n)
+            bar.set_postfix(stage=record["stage"], px=record["image_size"], loss=f"{record['train_loss']:.3f}",
+                            acc=f"{record['test_acc']:.3f}")
+    atomic_write_parquet(out / "metrics.parquet", pd.DataFrame(records))
+    last = records[-1]
+    print(json.dumps({"status": last["status"], "test_acc": round(last["test_acc"], 4), "max_lr": trainer.max_lr,
+                      "seconds": round(time.perf_counter() - started, 2), "examples": last["examples"],
+                      "schedule": schedule.describe(), "out": str(out)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
