@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m tune_growth.train --dataset mnist5k --model lenet5 --hypothesis h1 --set crop_pad=2 --out runs/h1
+	$(PY) -m tune_growth.search h1
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks pipeline
 	$(PY) -m benchmarks hypotheses
+	$(PY) -m benchmarks utilization
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -9,6 +9,7 @@ import sys
 BENCHMARKS = {
     "pipeline": "benchmarks.pipeline",
     "hypotheses": "benchmarks.hypotheses",
+    "utilization": "benchmarks.utilization",
 }
 
 

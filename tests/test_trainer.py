@@ -74,7 +74,7 @@ def test_divergence_ends_the_run_with_finite_sentinels(mnist, tmp_path):
     s = schedule(mnist, max_lr=1e6, budget_epochs=4.0)
     records = list(Trainer(s, mnist, RunConfig(evals=4, cache_dir=str(tmp_path))).run())
     last = records[-1]
-    assert last["status"] == "diverged" and last["done"]
+    assert last["status"] == "diverged" and last["finished"]
     assert last["test_acc"] == 0.0 and last["test_loss"] == DIVERGED_LOSS
     assert all(math.isfinite(v) for v in last.values() if isinstance(v, float))
     assert last["step"] < Trainer(s, mnist, RunConfig(cache_dir=str(tmp_path))).total_steps
@@ -87,6 +87,7 @@ def test_records_cover_stage_ends_and_the_lr_follows_global_progress(mnist, tmp_
     ends = [sum(trainer.stage_steps[: k + 1]) for k in range(3)]
     steps = [r["step"] for r in records]
     assert all(e in steps for e in ends) and steps == sorted(set(steps))
+    assert [r["step"] for r in records if r["stage_end"]] == ends
     assert records[-1]["status"] == "completed" and records[-1]["step"] == trainer.total_steps
     for r in records:  # the LR reported is the policy at global progress, across unequal stages
         factor, _ = s.lr_policy((r["step"] - 1) / trainer.total_steps)
@@ -134,3 +135,17 @@ def test_checkpoint_of_another_schedule_is_refused(mnist, tmp_path):
     b = Trainer(schedule(mnist, stages=2), mnist, RunConfig(cache_dir=str(tmp_path)))
     with pytest.raises(ValueError, match="different schedule"):
         b.load_state_dict(a.state_dict())
+
+
+def test_a_class_subset_stage_trains_only_its_classes_outputs(mnist, tmp_path):
+    s = build_schedule({"hypothesis": "h2", "stages": 2, "h2_start": 2, "budget_epochs": 1.0, "batch_size": 128,
+                        "max_lr": 0.05, "weight_decay": 0.0}, mnist)
+    trainer = Trainer(s, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
+    head = trainer.model[-1]
+    before = head.weight.detach().clone()
+    record = next(trainer.run())  # the end of stage 0 (two classes)
+    assert record["stage"] == 0 and record["stage_end"]
+    seen = list(s.stages[0].classes)
+    unseen = [c for c in range(10) if c not in seen]
+    assert torch.equal(head.weight[unseen], before[unseen])  # no gradient reached the unseen classes
+    assert not torch.equal(head.weight[seen], before[seen])

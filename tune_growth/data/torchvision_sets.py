@@ -12,8 +12,9 @@ import os
 import pickle
 from pathlib import Path
 
+from functools import cache
+
 import numpy as np
-from torchvision import datasets as tvd
 
 from tune_growth.data.base import DataSpec, DatasetError, ImageDataset, from_arrays
 
@@ -23,18 +24,25 @@ from tune_growth.data.base import DataSpec, DatasetError, ImageDataset, from_arr
 CIFAR10_HIERARCHY = ((0, 8), (1, 9), (2, 6, (3, 5), (4, 7)))
 
 
-class _CIFAR10(tvd.CIFAR10):
-    def _check_integrity(self) -> bool:
-        return all(os.path.isfile(os.path.join(self.root, self.base_folder, name))
-                   for name, _ in self.train_list + self.test_list)
+@cache
+def _readers() -> dict:
+    """torchvision's readers, imported on first use: importing torchvision costs ~0.8 s, which
+    every Ray worker would otherwise pay before its first trial."""
+    from torchvision import datasets as tvd
 
-    def _load_meta(self) -> None:
-        with open(os.path.join(self.root, self.base_folder, self.meta["filename"]), "rb") as f:
-            self.classes = pickle.load(f, encoding="latin1")[self.meta["key"]]
+    class CIFAR10(tvd.CIFAR10):
+        def _check_integrity(self) -> bool:
+            return all(os.path.isfile(os.path.join(self.root, self.base_folder, name))
+                       for name, _ in self.train_list + self.test_list)
 
+        def _load_meta(self) -> None:
+            with open(os.path.join(self.root, self.base_folder, self.meta["filename"]), "rb") as f:
+                self.classes = pickle.load(f, encoding="latin1")[self.meta["key"]]
 
-class _CIFAR100(_CIFAR10, tvd.CIFAR100):
-    pass
+    class CIFAR100(CIFAR10, tvd.CIFAR100):
+        pass
+
+    return {"MNIST": tvd.MNIST, "FashionMNIST": tvd.FashionMNIST, "CIFAR10": CIFAR10, "CIFAR100": CIFAR100}
 
 
 def _root(spec: DataSpec) -> Path:
@@ -60,25 +68,25 @@ def _read(cls, spec: DataSpec, expected: str, **kwargs):
                            f"({detail})") from None
 
 
-def _mnist_like(cls, spec: DataSpec) -> ImageDataset:
-    train, test = _read(cls, spec, f"{cls.__name__}/raw/*-idx?-ubyte files")
+def _mnist_like(name: str, spec: DataSpec) -> ImageDataset:
+    train, test = _read(_readers()[name], spec, f"{name}/raw/*-idx?-ubyte files")
     return from_arrays(spec.name, train.data.numpy(), train.targets.numpy(), test.data.numpy(),
                        test.targets.numpy(), tuple(train.classes), source=spec.root)
 
 
 def load_mnist(spec: DataSpec) -> ImageDataset:
     """MNIST from ROOT/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte."""
-    return _mnist_like(tvd.MNIST, spec)
+    return _mnist_like("MNIST", spec)
 
 
 def load_fashion_mnist(spec: DataSpec) -> ImageDataset:
     """Fashion-MNIST from ROOT/FashionMNIST/raw/ in the MNIST idx format."""
-    return _mnist_like(tvd.FashionMNIST, spec)
+    return _mnist_like("FashionMNIST", spec)
 
 
 def load_cifar10(spec: DataSpec) -> ImageDataset:
     """CIFAR-10 from ROOT/cifar-10-batches-py/ (the python pickles), with its WordNet hierarchy."""
-    train, test = _read(_CIFAR10, spec, "cifar-10-batches-py/ pickles")
+    train, test = _read(_readers()["CIFAR10"], spec, "cifar-10-batches-py/ pickles")
     return from_arrays(spec.name, train.data, np.asarray(train.targets), test.data,
                        np.asarray(test.targets), tuple(train.classes), CIFAR10_HIERARCHY, spec.root)
 
@@ -86,7 +94,7 @@ def load_cifar10(spec: DataSpec) -> ImageDataset:
 def load_cifar100(spec: DataSpec) -> ImageDataset:
     """CIFAR-100 from ROOT/cifar-100-python/; the hierarchy is its 20 superclasses, read from the
     files' `coarse_labels` (torchvision keeps only the fine labels)."""
-    train, test = _read(_CIFAR100, spec, "cifar-100-python/ pickles")
+    train, test = _read(_readers()["CIFAR100"], spec, "cifar-100-python/ pickles")
     path = Path(train.root) / train.base_folder / train.train_list[0][0]
     with open(path, "rb") as f:
         coarse = np.asarray(pickle.load(f, encoding="latin1")["coarse_labels"])

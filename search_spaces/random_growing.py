@@ -1,0 +1,18 @@
+"""Control: H1's growing stage sizes with examples drawn at random (Wu, Dyer & Neyshabur, "When do
+curricula work?", ICLR 2021: this control often matches explicit curricula)."""
+
+FIXED = {"hypothesis": "random_growing", "crop_pad": 2}
+METRIC, MODE = "test_acc", "max"
+DATASET, MODEL = "mnist5k", "lenet5"
+BUDGET_EPOCHS = 20.0
+NUM_TRIALS = 32
+PHASE_START = 0.4
+
+
+def space(trial):
+    trial.suggest_int("stages", 2, 4)
+    trial.suggest_float("early_share", 0.05, PHASE_START)
+    trial.suggest_float("share_growth", 1.0, 4.0)
+    trial.suggest_int("h1_start", 1, 20, log=True)
+    trial.suggest_float("h1_growth", 2.0, 20.0, log=True)
+    trial.suggest_float("lr_mult", 0.25, 4.0, log=True)

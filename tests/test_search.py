@@ -1,0 +1,224 @@
+"""The search on a real local Ray with real Optuna: results, pruning, seeding, ASHA's late bloomers,
+resume after the driver is killed, a simulated two-node cluster, and bad input before Ray starts."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from ray import tune
+
+from tune_growth.data import load_dataset
+from tune_growth.results import searcher_state
+from tune_growth.schedule import Schedule
+from tune_growth.search import spaces
+from tune_growth.search.run import SearchOptions, make_scheduler, run_search
+from tune_growth.search.searcher import ScheduleSearcher
+from tune_growth.trial import dataset_payload, run_settings, run_trial
+
+ROOT = Path(__file__).resolve().parents[1]
+STATUSES = {"completed", "stopped", "diverged", "errored"}
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_dataset("mnist5k")
+
+
+def options(tmp_path, name, trials=6, seed=0, space="h1", **kw):
+    return SearchOptions(spaces.load(space), num_trials=trials, budget_epochs=1.5, concurrency=2, cpus_per_trial=1,
+                         gpus_per_trial=0, storage=tmp_path, name=name, seed=seed, evals=6, verbose=0,
+                         cache_dir=str(tmp_path / "cache"), **kw)
+
+
+def searcher_states(exp_dir):
+    return {e["trial_id"]: e["state"] for e in searcher_state(exp_dir)["history"]}
+
+
+@pytest.fixture(scope="module")
+def searched(ray_session, mnist, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("search")
+    opts = options(tmp, "h1run")
+    run_search(opts, mnist)
+    from tune_growth.results import export
+    export(opts.experiment_dir)
+    return opts.experiment_dir
+
+
+def test_search_writes_both_parquet_files_with_the_baseline_first(searched):
+    trials = pd.read_parquet(searched / "trials.parquet")
+    metrics = pd.read_parquet(searched / "metrics.parquet")
+    assert len(trials) == 6 and trials["trial_id"].is_unique
+    assert trials.loc[0, "hypothesis"] == "baseline" and trials.loc[0, "is_control"]
+    assert set(trials.loc[1:, "hypothesis"]) == {"h1"} and not trials.loc[1:, "is_control"].any()
+    assert set(trials["status"]) <= STATUSES and (trials["status"] == "completed").any()
+    assert (trials["schema_version"] == 1).all() and (metrics["schema_version"] == 1).all()
+    for text, described in zip(trials["schedule_json"], trials["schedule"]):
+        assert Schedule.from_json(text).describe() == described
+    assert len(metrics) == trials["n_records"].sum()
+    assert {"param_lr_mult", "param_h1_selection", "examples_to_0.95", "compute_to_0.95", "seconds_to_0.95"} <= set(trials)
+    completed = trials[trials["status"] == "completed"]
+    assert (completed["budget_used"] > 0.95).all()
+
+
+def test_stopped_trials_reach_optuna_as_pruned(searched):
+    trials = pd.read_parquet(searched / "trials.parquet")
+    states = searcher_states(searched)
+    expected = {"completed": "COMPLETE", "stopped": "PRUNED", "diverged": "FAIL", "errored": "FAIL"}
+    for trial_id, status in zip(trials["trial_id"], trials["status"]):
+        assert states[trial_id] == expected[status]
+
+
+def test_same_command_and_seed_give_the_same_trial_configs(searched, mnist, tmp_path):
+    opts = options(tmp_path, "again")
+    run_search(opts, mnist)
+    from tune_growth.results import read_experiment
+    first, _ = read_experiment(searched)
+    second, _ = read_experiment(opts.experiment_dir)
+    assert first["config_json"].tolist() == second["config_json"].tolist()
+
+
+def test_asha_lets_a_late_blooming_schedule_survive_the_first_rung(ray_session, mnist, tmp_path):
+    """A: the baseline at a timid LR, steadily ahead early. B: an H2 curriculum that trains on two
+    classes for 35% of the budget (all-class accuracy <= 20% by design), then wins at full budget.
+    Run in that order, one at a time, ASHA compares B to A at each rung."""
+    common = {"budget_epochs": 3.0, "batch_size": 128, "crop_pad": 2}
+    a = {**common, "hypothesis": "baseline", "max_lr": 0.004}
+    b = {**common, "hypothesis": "h2", "stages": 2, "h2_start": 2, "early_share": 0.35, "max_lr": 0.05}
+    settings = run_settings("lenet5", 1.0, "cpu", "auto", 0, 30, str(tmp_path / "cache"), threads=1)
+    trainable = tune.with_parameters(run_trial, dataset=dataset_payload(mnist), run=settings)
+
+    def search(scheduler, name):  # A first (as the control), then B; one at a time
+        searcher = ScheduleSearcher(lambda trial: b, {}, "test_acc", "max", lag=0, baseline=a)
+        tuner = tune.Tuner(trainable, tune_config=tune.TuneConfig(
+            metric="test_acc", mode="max", scheduler=scheduler, num_samples=2, max_concurrent_trials=1,
+            search_alg=searcher), run_config=tune.RunConfig(name=name, storage_path=str(tmp_path), verbose=0))
+        results = {r.config["hypothesis"]: r.metrics for r in tuner.fit()}
+        return results["baseline"], results["h2"]
+
+    from ray.tune.schedulers import ASHAScheduler
+    naive_a, naive_b = search(ASHAScheduler(time_attr="budget_used", max_t=1.05, grace_period=0.1,
+                                            reduction_factor=2), "naive")
+    assert not naive_b["finished"]  # compared while it still learned two classes: stopped
+    ours = make_scheduler(options(tmp_path, "x", space="h2"))  # first rung at the space's PHASE_START
+    ours_a, ours_b = search(ours, "ours")
+    assert ours_b["finished"] and ours_b["test_acc"] > ours_a["test_acc"]  # it survives, and it wins
+
+
+def cli_command(storage, *extra):
+    return [sys.executable, "-m", "tune_growth.search", "h1", "--trials", "8", "--budget", "3", "--evals", "4",
+            "--storage", str(storage), "--name", "interrupted", "--num-cpus", "2", *extra]
+
+
+def finished_trials(exp_dir):
+    count = 0
+    for result in Path(exp_dir).glob("trial_*/result.json"):
+        lines = result.read_text().splitlines()
+        count += any(json.loads(line).get("finished") for line in lines if line.strip())
+    return count
+
+
+@pytest.mark.slow
+def test_resume_after_the_driver_is_killed_runs_each_trial_once(tmp_path):
+    exp_dir = tmp_path / "interrupted"
+    proc = subprocess.Popen(cli_command(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 240
+    started = lambda: len(list(exp_dir.glob("trial_*/result.json")))  # noqa: E731
+    while (finished_trials(exp_dir) < 1 or started() < 3) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    assert proc.poll() is None, "the search ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and everything it started, with no chance to clean up
+    proc.wait()
+    resumed = subprocess.run(cli_command(tmp_path, "--resume"), capture_output=True, text=True, timeout=400)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    trials = pd.read_parquet(exp_dir / "trials.parquet")
+    assert len(trials) == 8 and trials["trial_id"].is_unique
+    assert trials["config_json"].is_unique and (trials["hypothesis"] == "baseline").sum() == 1
+    assert set(trials["status"]) <= STATUSES
+    history = searcher_state(exp_dir)["history"]
+    assert [e["trial_id"] for e in history] == trials["trial_id"].tolist()
+    assert all(e["state"] != "RUNNING" for e in history)
+
+
+TWO_NODES = textwrap.dedent('''
+    import json, sys
+    from pathlib import Path
+    import ray
+    from ray.cluster_utils import Cluster
+    from tune_growth.data import load_dataset
+    from tune_growth.results import read_experiment
+    from tune_growth.search import spaces
+    from tune_growth.search.run import SearchOptions, run_search
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster.add_node(num_cpus=1)
+    ray.init(address=cluster.address)
+    storage = Path(sys.argv[1])
+    opts = SearchOptions(spaces.load("h3"), num_trials=4, budget_epochs=1.0, concurrency=2, cpus_per_trial=1,
+                         gpus_per_trial=0, storage=storage, name="two_nodes", evals=3, verbose=0,
+                         cache_dir=str(storage / "cache"))
+    run_search(opts, load_dataset("mnist5k"))
+    trials, _ = read_experiment(opts.experiment_dir)
+    print(json.dumps({"nodes": sorted(set(trials["node_id"])), "statuses": trials["status"].tolist(),
+                      "cluster_nodes": len(ray.nodes())}), flush=True)
+    ray.shutdown()
+    cluster.shutdown()
+''')
+
+
+@pytest.mark.slow
+def test_a_two_node_cluster_runs_trials_on_both_nodes(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", TWO_NODES, str(tmp_path)], capture_output=True, text=True,
+                          timeout=400, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["cluster_nodes"] == 2 and len(out["nodes"]) == 2  # trials ran on the head and the worker
+    assert len(out["statuses"]) == 4 and set(out["statuses"]) <= STATUSES
+
+
+BAD_CLI = textwrap.dedent('''
+    import contextlib, io, json, sys
+    from pathlib import Path
+    import ray
+    from tune_growth.search.__main__ import main
+    storage = Path(sys.argv[1])
+    (storage / "exists_mnist5k_lenet5_s0").mkdir(parents=True)
+    cases = [["h9"], ["/nowhere/space.py"], ["h1", "--trials", "0"], ["h1", "--budget", "-1"],
+             ["h1", "--gpus-per-trial", "lots"], ["h1", "--dataset", "cifar10", "--data-root", "/nowhere"],
+             ["h1", "--resume", "--name", "never_ran"], ["h1", "--concurrency", "0"], ["h1", "--model", "vgg"],
+             ["exists"]]
+    out = []
+    for args in cases:
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            try:
+                code = main([*args, "--storage", str(storage)])
+            except SystemExit as exit_:
+                code = exit_.code
+        out.append([code, err.getvalue()])
+    print(json.dumps({"results": out, "ray_started": ray.is_initialized(),
+                      "written": sorted(p.name for p in storage.iterdir())}))
+''')
+
+
+def test_bad_search_input_exits_2_before_ray_starts(tmp_path):
+    (tmp_path / "search_spaces").mkdir()
+    exists = tmp_path / "search_spaces" / "exists.py"
+    exists.write_text((ROOT / "search_spaces" / "h1.py").read_text())
+    proc = subprocess.run([sys.executable, "-c", BAD_CLI.replace('["exists"]', f'["{exists}", "--name", '
+                                                                 '"exists_mnist5k_lenet5_s0"]'), str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    expected = ["unknown search space 'h9'", "does not exist", "--trials 0 is invalid", "--budget -1.0 is invalid",
+                "--gpus-per-trial 'lots' is invalid", "'/nowhere' is not a folder", "no experiment at",
+                "--concurrency 0 is invalid", "invalid choice: 'vgg'", "exists; pass --resume"]
+    for (code, err), message in zip(out["results"], expected):
+        assert code == 2 and err.count("\n") == 1 and message in err, (message, err)
+    assert not out["ray_started"] and out["written"] == ["exists_mnist5k_lenet5_s0"]

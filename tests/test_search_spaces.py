@@ -1,0 +1,75 @@
+"""search_spaces/: every shipped space loads, validates and builds a schedule; bad files fail early."""
+
+import optuna
+import pytest
+
+from tune_growth.builders import build_schedule
+from tune_growth.data import load_dataset
+from tune_growth.search import spaces
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_dataset("mnist5k")
+
+
+@pytest.mark.parametrize("name", spaces.available())
+def test_every_space_builds_valid_schedules(name, mnist):
+    space = spaces.load(name)
+    for seed in range(3):  # a few random points of the space, each a valid schedule for the dataset
+        trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed)).ask()
+        extra = space.fn(trial) or {}
+        schedule = build_schedule({**space.fixed, **trial.params, **extra}, mnist)
+        assert schedule.stages[-1].per_class is None and schedule.stages[-1].image_size == 28
+        if len(schedule.stages) > 1:  # PHASE_START bounds the early stages: ASHA's first rung comes after
+            assert 1 - schedule.stages[-1].share <= space.phase_start + 1e-9
+
+
+def test_shipped_spaces_cover_the_hypotheses_and_controls():
+    assert {"baseline", "h1", "h2", "h3", "combined", "random_growing", "anti_h2"} <= set(spaces.available())
+
+
+GOOD = '''FIXED = {"hypothesis": "h1"}
+METRIC, MODE = "test_acc", "max"
+DATASET, MODEL = "mnist5k", "lenet5"
+BUDGET_EPOCHS, NUM_TRIALS, PHASE_START = 2.0, 4, 0.4
+def space(trial):
+    trial.suggest_float("early_share", 0.05, 0.4)
+'''
+
+BAD = {
+    "syntax error": (GOOD.replace("def space(trial):", "def space(trial)"), "syntax error at line 5"),
+    "no space function": (GOOD.split("def space")[0], "lacks ['space']"),
+    "space is not a function": (GOOD.split("def space")[0] + "space = 3\n", "'space' is not a function"),
+    "unknown parameter": (GOOD + '    trial.suggest_int("h1_strat", 1, 5)\n', "unknown parameter(s) ['h1_strat']"),
+    "run-level parameter": (GOOD + '    trial.suggest_float("budget_epochs", 1, 5)\n', "['budget_epochs']"),
+    "unknown fixed": (GOOD.replace('{"hypothesis": "h1"}', '{"hypothesis": "h1", "colour": 1}'), "['colour']"),
+    "unknown hypothesis": (GOOD.replace('"h1"}', '"h7"}'), "FIXED['hypothesis']='h7'"),
+    "bad metric": (GOOD.replace('"test_acc"', '"accuracy"'), "METRIC='accuracy'"),
+    "early share past phase start": (GOOD.replace("0.05, 0.4", "0.05, 0.6"), "early_share=0.6 can exceed"),
+    "raises": (GOOD + "    raise KeyError('x')\n", "space(trial) raised KeyError"),
+    "import error": ("import not_a_module\n" + GOOD, "failed to import: ModuleNotFoundError"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_space_files_give_one_line_errors(case, tmp_path):
+    text, expected = BAD[case]
+    path = tmp_path / "myspace.py"
+    path.write_text(text)
+    with pytest.raises(spaces.SpaceError) as info:
+        spaces.load(str(path))
+    assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_good_user_space_file_loads(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text(GOOD)
+    assert spaces.load(str(path)).hypothesis == "h1"
+
+
+@pytest.mark.parametrize("name, expected", [("h9", "unknown search space 'h9'"),
+                                            ("/nowhere/space.py", "does not exist")])
+def test_missing_spaces(name, expected):
+    with pytest.raises(spaces.SpaceError, match=expected):
+        spaces.load(name)

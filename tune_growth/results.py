@@ -1,0 +1,168 @@
+"""Export a search's results to Parquet: `python -m tune_growth.results EXPERIMENT_DIR`.
+
+Reads only what Ray Tune writes as JSON (each trial folder's result.json and the experiment state),
+so it works on a running or a finished experiment, as often as wanted, and writes atomically:
+
+  trials.parquet   one row per trial (schema below, SCHEMA_VERSION)
+  metrics.parquet  one row per reported evaluation record
+
+trials.parquet columns: schema_version, experiment, trial_id, trial_number, hypothesis, is_control,
+config_json, param_<name> for each config key, schedule_json, schedule (describe()), status
+(completed, stopped, diverged, errored, running), final_test_acc, best_test_acc, final_test_loss,
+budget_used, examples, compute, wall_seconds, time_total_s, max_lr, n_records, node_id, started_at and
+ended_at (unix seconds of the trial's start and last report), error, and for each
+target accuracy T: examples_to_T, compute_to_T, seconds_to_T (null when never reached).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from tune_growth.io import atomic_write_parquet
+
+SCHEMA_VERSION = 1
+TARGETS = (0.9, 0.95, 0.97, 0.98)
+RECORD_COLUMNS = ("step", "examples", "epoch", "stage", "image_size", "classes_seen", "per_class", "lr",
+                  "train_loss", "test_loss", "test_acc", "test_loss_seen", "test_acc_seen", "wall_seconds",
+                  "compute", "status", "stage_end", "finished", "budget_used", "training_iteration", "time_total_s")
+
+
+def _tune_statuses(exp_dir: Path) -> dict[str, str]:
+    """trial_id -> Tune's own status (RUNNING, TERMINATED, ERROR, PENDING) from the newest state file."""
+    states = sorted(exp_dir.glob("experiment_state-*.json"))  # by session start time: see searcher_state
+    if not states:
+        return {}
+    try:
+        data = json.loads(states[-1].read_text())
+    except json.JSONDecodeError:  # being rewritten right now: treat every trial as unknown
+        return {}
+    out = {}
+    for item in data.get("trial_data", []):
+        trial = json.loads(item[0] if isinstance(item, list) else item)
+        out[trial["trial_id"]] = trial.get("status", "")
+    return out
+
+
+def searcher_state(exp_dir: str | Path) -> dict:
+    """The searcher's newest saved state (JSON; see search/searcher.py). A resumed experiment has
+    one file per session, named by the session's start time (YYYY-MM-DD_HH-MM-SS), so the name
+    orders them; modification times do not (Ray rewrites the old session's files on resume).
+    {} when none is readable."""
+    states = sorted(Path(exp_dir).glob("searcher-state-*"))
+    try:
+        return json.loads(states[-1].read_text()) if states else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):  # being rewritten right now
+        return {}
+
+
+def _suggestion_order(exp_dir: Path) -> dict[str, int]:
+    """trial_id -> position in the searcher's suggestion order."""
+    return {entry["trial_id"]: i for i, entry in enumerate(searcher_state(exp_dir).get("history", []))}
+
+
+def _read_records(trial_dir: Path) -> list[dict]:
+    """result.json lines, deduplicated by step (a resumed trial re-reports steps after its checkpoint)."""
+    path = trial_dir / "result.json"
+    if not path.is_file():
+        return []
+    by_step: dict[int, dict] = {}
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:  # a line being written now
+            continue
+        if "step" in row:
+            by_step[int(row["step"])] = row
+    return [by_step[s] for s in sorted(by_step)]
+
+
+def _status(records: list[dict], tune_status: str, errored: bool) -> str:
+    last = records[-1] if records else {}
+    if last.get("status") == "diverged":
+        return "diverged"
+    if last.get("finished"):
+        return "completed"
+    if tune_status == "ERROR" or (errored and tune_status != "RUNNING"):
+        return "errored"
+    if tune_status in ("RUNNING", "PENDING", "PAUSED"):
+        return "running"
+    return "stopped"
+
+
+def _first(records: list[dict], target: float, key: str):
+    hit = next((r for r in records if r.get("test_acc", 0.0) >= target), None)
+    return None if hit is None else hit[key]
+
+
+def read_experiment(exp_dir: str | Path, targets=TARGETS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(trials, metrics) DataFrames for an experiment folder."""
+    exp_dir = Path(exp_dir)
+    statuses, order = _tune_statuses(exp_dir), _suggestion_order(exp_dir)
+    trials, metrics = [], []
+    for trial_dir in sorted(p for p in exp_dir.iterdir() if p.is_dir() and (p / "params.json").is_file()):
+        config = json.loads((trial_dir / "params.json").read_text())
+        records = _read_records(trial_dir)
+        trial_id = records[0]["trial_id"] if records else trial_dir.name.removeprefix("trial_")
+        error_file = trial_dir / "error.txt"
+        error = error_file.read_text().strip().splitlines()[-1] if error_file.is_file() else None
+        last = records[-1] if records else {}
+        schedule_json = next((r["schedule_json"] for r in records if "schedule_json" in r), None)
+        row = {"schema_version": SCHEMA_VERSION, "experiment": exp_dir.name, "trial_id": trial_id,
+               "hypothesis": config.get("hypothesis"), "config_json": json.dumps(config, sort_keys=True),
+               **{f"param_{k}": v for k, v in config.items()},
+               "schedule_json": schedule_json, "schedule": last.get("schedule"),
+               "status": _status(records, statuses.get(trial_id, ""), error is not None),
+               "final_test_acc": last.get("test_acc"), "best_test_acc": max((r["test_acc"] for r in records), default=None),
+               "final_test_loss": last.get("test_loss"), "budget_used": last.get("budget_used"),
+               "examples": last.get("examples"), "compute": last.get("compute"), "wall_seconds": last.get("wall_seconds"),
+               "time_total_s": last.get("time_total_s"), "max_lr": last.get("max_lr"), "n_records": len(records),
+               "node_id": last.get("node_id"), "started_at": records[0].get("started_at") if records else None,
+               "ended_at": last.get("reported_at"),
+               "error": error, "order": order.get(trial_id, len(order)),
+               "started": min((r.get("timestamp", 0) for r in records), default=None)}
+        for t in targets:
+            row[f"examples_to_{t}"] = _first(records, t, "examples")
+            row[f"compute_to_{t}"] = _first(records, t, "compute")
+            row[f"seconds_to_{t}"] = _first(records, t, "wall_seconds")
+        trials.append(row)
+        for r in records:
+            metrics.append({"schema_version": SCHEMA_VERSION, "experiment": exp_dir.name, "trial_id": trial_id,
+                            "hypothesis": config.get("hypothesis"), **{k: r.get(k) for k in RECORD_COLUMNS}})
+    trials_df = pd.DataFrame(trials)
+    if len(trials_df):  # trial_number: the searcher's suggestion order (the baseline control first)
+        trials_df = trials_df.sort_values(["order", "started", "trial_id"], kind="stable").reset_index(drop=True)
+        trials_df["trial_number"] = range(len(trials_df))
+        trials_df["is_control"] = trials_df["trial_number"].eq(0) & trials_df["hypothesis"].eq("baseline")
+        trials_df = trials_df.drop(columns=["order", "started"])
+    return trials_df, pd.DataFrame(metrics, columns=["schema_version", "experiment", "trial_id", "hypothesis",
+                                                     *RECORD_COLUMNS])
+
+
+def export(exp_dir: str | Path, targets=TARGETS) -> tuple[Path, Path]:
+    """Write EXP_DIR/trials.parquet and EXP_DIR/metrics.parquet atomically; return their paths."""
+    exp_dir = Path(exp_dir)
+    trials, metrics = read_experiment(exp_dir, targets)
+    return (atomic_write_parquet(exp_dir / "trials.parquet", trials),
+            atomic_write_parquet(exp_dir / "metrics.parquet", metrics))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tune_growth.cli import OneLineParser, fail
+
+    parser = OneLineParser(prog="python -m tune_growth.results", description=__doc__.splitlines()[0])
+    parser.add_argument("experiment", type=Path, help="an experiment folder (<storage>/<name>)")
+    args = parser.parse_args(argv)
+    if not args.experiment.is_dir():
+        return fail(f"experiment folder {str(args.experiment)!r} does not exist; expected <storage>/<name>")
+    trials_path, metrics_path = export(args.experiment)
+    print(f"wrote {trials_path} and {metrics_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

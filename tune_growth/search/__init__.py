@@ -1,0 +1,2 @@
+"""The search: Ray Tune + Optuna (TPE) + ASHA over stage schedules. Only this package and
+tune_growth.trial import Ray."""

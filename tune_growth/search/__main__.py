@@ -1,0 +1,127 @@
+"""`python -m tune_growth.search SPACE`: search stage schedules with Ray Tune + Optuna (TPE) + ASHA.
+
+SPACE is a name from search_spaces/ (baseline, h1, h2, h3, combined, random_growing, anti_h2) or a
+path to a space file. With no cluster it starts a local Ray sized to this machine; with --address
+(or RAY_ADDRESS) it joins one. Everything is validated before Ray starts; bad input exits with
+code 2 and a one-line message. Results: <storage>/<name>/trials.parquet and metrics.parquet.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tune_growth.builders import build_schedule
+from tune_growth.cli import OneLineParser, fail
+from tune_growth.data import DATASETS, DataSpec, DatasetError, load_dataset
+from tune_growth.models import MODELS
+from tune_growth.schedule import ScheduleError
+from tune_growth.search import spaces
+from tune_growth.search.searcher import SAMPLERS
+from tune_growth.search.summary import summarize
+
+
+def parser() -> OneLineParser:
+    p = OneLineParser(prog="python -m tune_growth.search", description=__doc__.splitlines()[0])
+    p.add_argument("space", help=f"search space: {', '.join(spaces.available())}, or a path to a .py file")
+    p.add_argument("--dataset", choices=sorted(DATASETS), help="dataset (default: the space's, mnist5k)")
+    p.add_argument("--data-root", help="folder holding the dataset's files")
+    p.add_argument("--model", choices=sorted(MODELS), help="model (default: the space's)")
+    p.add_argument("--width", type=float, help="model channel multiplier (default: the space's)")
+    p.add_argument("--trials", type=int, help="number of trials, the baseline control included (default: the space's)")
+    p.add_argument("--budget", type=float, help="epochs of the full training set per trial (default: the space's)")
+    p.add_argument("--concurrency", type=int, help="trials at once (default: as many as the resources fit)")
+    p.add_argument("--cpus-per-trial", type=float, help="CPUs per trial (default 1)")
+    p.add_argument("--gpus-per-trial", help="GPUs per trial, fractions allowed (default: 1 if the cluster has GPUs)")
+    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all of this machine)")
+    p.add_argument("--storage", type=Path, default=Path("results"), help="results folder (default ./results)")
+    p.add_argument("--name", help="experiment name (default SPACE_DATASET_MODEL_sSEED)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted experiment of this name")
+    p.add_argument("--address", help="Ray cluster address, e.g. auto (default: RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampler and of every trial")
+    p.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="Optuna sampler")
+    p.add_argument("--no-asha", action="store_true", help="run every trial to the end (no early stopping)")
+    p.add_argument("--reduction-factor", type=float, default=2.0, help="ASHA's reduction factor")
+    p.add_argument("--evals", type=int, default=20, help="evaluations per trial, spread over its budget")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto", help="autocast precision")
+    return p
+
+
+def check_flags(args) -> None:
+    """Ranges that argparse's types cannot express: each raises one line naming the value."""
+    checks = [("--trials", args.trials, lambda v: v >= 1, "an integer >= 1"),
+              ("--budget", args.budget, lambda v: v > 0, "a positive number of epochs"),
+              ("--concurrency", args.concurrency, lambda v: v >= 1, "an integer >= 1"),
+              ("--cpus-per-trial", args.cpus_per_trial, lambda v: v > 0, "a positive number"),
+              ("--num-cpus", args.num_cpus, lambda v: v >= 1, "an integer >= 1"),
+              ("--width", args.width, lambda v: 0 < v <= 8, "0 < width <= 8"),
+              ("--reduction-factor", args.reduction_factor, lambda v: v > 1, "a number > 1"),
+              ("--evals", args.evals, lambda v: v >= 1, "an integer >= 1")]
+    for flag, value, ok, valid in checks:
+        if value is not None and not ok(value):
+            raise ValueError(f"{flag} {value} is invalid; expected {valid}")
+    if args.gpus_per_trial not in (None, "auto"):
+        try:
+            gpus = float(args.gpus_per_trial)
+        except ValueError:
+            gpus = -1.0
+        if gpus < 0:
+            raise ValueError(f"--gpus-per-trial {args.gpus_per_trial!r} is invalid; expected auto or a number >= 0")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        check_flags(args)
+        space = spaces.load(args.space)
+        dataset, model = args.dataset or space.dataset, args.model or space.model
+        name = args.name or f"{space.name}_{dataset}_{model}_s{args.seed}"
+        storage = args.storage.expanduser().resolve()
+        if (storage / name).exists() and not args.resume:
+            raise ValueError(f"experiment {str(storage / name)!r} exists; pass --resume to continue it or --name for a new one")
+        if args.resume and not (storage / name).is_dir():
+            raise ValueError(f"--resume: no experiment at {str(storage / name)!r}; expected an earlier run's folder")
+        data = load_dataset(DataSpec(dataset, args.data_root))
+        # one dry run of the space, built into a schedule for this dataset, catches bad values early
+        import optuna
+        trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=args.seed)).ask()
+        build_schedule({**space.fixed, **(space.fn(trial) or {}), **trial.params}, data)
+    except (spaces.SpaceError, DatasetError, ScheduleError, ValueError) as err:
+        return fail(str(err))
+
+    from dataclasses import replace
+
+    from tune_growth.search.run import SearchOptions, default_resources, init_ray, run_search
+
+    space = replace(space, dataset=dataset, model=model, width=args.width or space.width)
+    init_ray(args.address, args.num_cpus)
+    cpus, gpus, fits = default_resources(args.cpus_per_trial, args.gpus_per_trial)
+    opts = SearchOptions(space, args.trials or space.num_trials, args.budget or space.budget_epochs,
+                         args.concurrency or fits, cpus, gpus, storage, name, seed=args.seed, resume=args.resume,
+                         asha=not args.no_asha, sampler=args.sampler, reduction_factor=args.reduction_factor,
+                         evals=args.evals, precision=args.precision)
+    print(plan(opts), flush=True)
+    run_search(opts, data)
+    print(summarize(opts.experiment_dir, space.metric, space.mode), flush=True)
+    return 0
+
+
+def plan(opts) -> str:
+    """What the search will run, said up front."""
+    sp = opts.space
+    if opts.asha:
+        rungs, r = [], sp.phase_start
+        while r <= 1.05:
+            rungs.append(f"{r:.2g}")
+            r *= opts.reduction_factor
+        stopping = f"ASHA on compute, rungs at {', '.join(rungs)} of the baseline's compute"
+    else:
+        stopping = "no early stopping"
+    return (f"{'Resuming' if opts.resume else 'Searching'} {sp.name} ({sp.hypothesis}) on {sp.dataset} with {sp.model}: "
+            f"{opts.num_trials} trials (the baseline control first), {opts.budget_epochs:g} epochs each, "
+            f"{opts.concurrency} at a time ({opts.cpus_per_trial:g} CPU, {opts.gpus_per_trial:g} GPU each); "
+            f"{opts.sampler.upper()} seed {opts.seed}; {stopping}; results in {opts.experiment_dir}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Build and run (or resume) the Ray Tune search for a space; export its Parquet results."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import ray
+from ray import tune
+from ray.tune.schedulers import FIFOScheduler
+
+from tune_growth.data import ImageDataset
+from tune_growth.search.scheduler import PhaseAlignedASHA
+from tune_growth.search.searcher import ScheduleSearcher
+from tune_growth.search.spaces import Space
+from tune_growth.trial import dataset_payload, run_settings, run_trial
+
+DEFAULT_CPUS_PER_TRIAL = 1.0
+DEFAULT_GPUS_PER_TRIAL = 1.0  # when the cluster has GPUs ("auto"); fractions share a GPU
+# Parameters a growing space fixes that describe growth, not the run: left out of the baseline.
+GROWTH_PREFIXES = ("h1_", "h2_", "h3_", "stages", "early_share", "share_growth")
+PROGRESS_COLUMNS = {"stage": "stage", "image_size": "px", "classes_seen": "cls", "examples": "examples",
+                    "budget_used": "budget", "test_acc": "acc", "status": "run"}
+# Checkpoints are small and frequent (every stage end); Ray's warning about frequent experiment
+# snapshots is noise here.
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+
+def trial_dirname(trial) -> str:
+    """Short trial folder names (Ray's default spells out the whole config)."""
+    return f"trial_{trial.trial_id}"
+
+
+@dataclass
+class SearchOptions:
+    """Everything a search needs beyond the space; the CLI fills it from flags."""
+
+    space: Space
+    num_trials: int
+    budget_epochs: float
+    concurrency: int
+    cpus_per_trial: float
+    gpus_per_trial: float
+    storage: Path
+    name: str
+    seed: int = 0
+    resume: bool = False
+    asha: bool = True
+    sampler: str = "tpe"
+    reduction_factor: float = 2.0
+    evals: int = 20
+    device: str = "auto"
+    precision: str = "auto"
+    cache_dir: str = os.path.join(os.path.expanduser("~"), ".cache", "tune_growth")
+    max_failures: int = 2
+    verbose: int = 1
+
+    @property
+    def experiment_dir(self) -> Path:
+        return self.storage / self.name
+
+
+def baseline_config(space: Space, budget_epochs: float) -> dict:
+    """The control every search carries first: the space's run-wide settings, one stage."""
+    shared = {k: v for k, v in space.fixed.items() if not k.startswith(GROWTH_PREFIXES)}
+    return {**shared, "hypothesis": "baseline", "budget_epochs": budget_epochs}
+
+
+def make_searcher(opts: SearchOptions) -> ScheduleSearcher:
+    space = opts.space
+    return ScheduleSearcher(space.fn, {**space.fixed, "budget_epochs": opts.budget_epochs}, space.metric, space.mode,
+                            seed=opts.seed, lag=2 * opts.concurrency, sampler=opts.sampler,
+                            baseline=baseline_config(space, opts.budget_epochs))
+
+
+def make_scheduler(opts: SearchOptions):
+    """Phase-aligned ASHA on compute (see search/scheduler.py), or FIFO without early stopping."""
+    if not opts.asha:
+        return FIFOScheduler()
+    return PhaseAlignedASHA(time_attr="budget_used", max_t=1.05, grace_period=opts.space.phase_start,
+                            reduction_factor=opts.reduction_factor, brackets=1, settle=opts.space.settle)
+
+
+def make_trainable(opts: SearchOptions, data: ImageDataset):
+    settings = run_settings(opts.space.model, opts.space.width, opts.device, opts.precision, opts.seed, opts.evals,
+                            opts.cache_dir, threads=max(1, int(opts.cpus_per_trial)))
+    trainable = tune.with_parameters(run_trial, dataset=dataset_payload(data), run=settings)
+    return tune.with_resources(trainable, {"cpu": opts.cpus_per_trial, "gpu": opts.gpus_per_trial})
+
+
+def make_run_config(opts: SearchOptions) -> tune.RunConfig:
+    reporter = tune.CLIReporter(metric_columns=PROGRESS_COLUMNS, parameter_columns={"hypothesis": "hypothesis"},
+                                max_report_frequency=15, max_progress_rows=12, sort_by_metric=True)
+    return tune.RunConfig(name=opts.name, storage_path=str(opts.storage), progress_reporter=reporter,
+                          verbose=opts.verbose,
+                          checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+                          failure_config=tune.FailureConfig(max_failures=opts.max_failures))
+
+
+def init_ray(address: str | None, num_cpus: int | None = None) -> None:
+    """Join a cluster (`address`, or RAY_ADDRESS), or start a local Ray sized to this machine."""
+    if ray.is_initialized():
+        return
+    address = address or os.environ.get("RAY_ADDRESS")
+    # Trials print nothing useful; their errors reach the driver through Tune and error.txt.
+    kwargs = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
+
+
+def default_resources(cpus_per_trial: float | None, gpus_per_trial: float | str | None) -> tuple[float, float, int]:
+    """(cpus, gpus) per trial and how many trials fit at once in the cluster as it is now."""
+    total = ray.cluster_resources()
+    cpus = DEFAULT_CPUS_PER_TRIAL if cpus_per_trial is None else float(cpus_per_trial)
+    if gpus_per_trial in (None, "auto"):
+        gpus = DEFAULT_GPUS_PER_TRIAL if total.get("GPU", 0) > 0 else 0.0
+    else:
+        gpus = float(gpus_per_trial)
+    fits = int(total.get("CPU", 1) // cpus) if cpus > 0 else 1
+    if gpus > 0:
+        fits = min(fits, int(math.floor(total.get("GPU", 0) / gpus)) or 1)
+    return cpus, gpus, max(1, fits)
+
+
+def run_search(opts: SearchOptions, data: ImageDataset) -> tune.ResultGrid:
+    """Run the search (or continue it with `opts.resume`); Ray must be initialised."""
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the classic reporter shows our columns
+    trainable = make_trainable(opts, data)
+    if opts.resume:
+        tuner = tune.Tuner.restore(str(opts.experiment_dir), trainable=trainable, resume_unfinished=True,
+                                   resume_errored=True)
+    else:
+        tuner = tune.Tuner(trainable, tune_config=tune.TuneConfig(
+            metric=opts.space.metric, mode=opts.space.mode, search_alg=make_searcher(opts),
+            scheduler=make_scheduler(opts), num_samples=opts.num_trials, max_concurrent_trials=opts.concurrency,
+            reuse_actors=True, trial_dirname_creator=trial_dirname), run_config=make_run_config(opts))
+    return tuner.fit()

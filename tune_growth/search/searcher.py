@@ -1,0 +1,125 @@
+"""Optuna (TPE) behind Ray Tune's Searcher interface, done right for staged schedules.
+
+- Trials stopped early by ASHA reach Optuna as PRUNED, with their intermediate values, not as
+  COMPLETE with a low-fidelity score (Ray's OptunaSearch does the latter, misleading TPE);
+  diverged and errored trials reach it as FAIL.
+- The baseline control is the first trial of every search; it is not one of the space's points,
+  so it is kept out of Optuna's history.
+- Seeded and reproducible under concurrency: trial k is sampled by a sampler seeded with
+  (seed, k) from the history of trials 0..k-lag-1 only, and waits (suggest returns None) until
+  those have all finished. The same command and seed give the same sequence of configs
+  whatever the timing; lag (default 2 x concurrency) keeps the wait rare.
+- Its state saves as JSON (no pickle), so `--resume` continues the same sequence.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import warnings
+
+import optuna
+from optuna.distributions import distribution_to_json, json_to_distribution
+from optuna.trial import TrialState
+from ray.tune.search import Searcher
+
+SAMPLERS = ("tpe", "random")
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # multivariate TPE
+STEP_SCALE = 1000  # intermediate values are keyed by budget used in thousandths
+
+
+class ScheduleSearcher(Searcher):
+    """Suggests flat schedule parameters from a define-by-run Optuna space."""
+
+    def __init__(self, space: Callable[[optuna.Trial], dict | None], fixed: dict[str, Any], metric: str, mode: str,
+                 seed: int = 0, lag: int = 4, baseline: dict[str, Any] | None = None, sampler: str = "tpe",
+                 fidelity: str = "budget_used") -> None:
+        super().__init__(metric=metric, mode=mode)
+        if sampler not in SAMPLERS:
+            raise ValueError(f"sampler {sampler!r} is unknown; expected one of {', '.join(SAMPLERS)}")
+        self.space, self.fixed, self.seed, self.lag = space, dict(fixed), seed, lag
+        self.baseline, self.sampler, self.fidelity = baseline, sampler, fidelity
+        self.history: list[dict[str, Any]] = []  # one entry per suggested trial, in order
+        self.by_trial: dict[str, int] = {}
+
+    # --- suggesting -----------------------------------------------------------------------
+    def _sampler(self, k: int) -> optuna.samplers.BaseSampler:
+        seed = self.seed * 100_003 + k  # a fresh, distinct seed per trial number
+        if self.sampler == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=8, multivariate=True)
+
+    def _frozen(self, entry: dict) -> optuna.trial.FrozenTrial:
+        state = TrialState[entry["state"]]
+        return optuna.trial.create_trial(
+            state=state, value=entry["value"] if state == TrialState.COMPLETE else None, params=entry["params"],
+            distributions={k: json_to_distribution(v) for k, v in entry["distributions"].items()},
+            intermediate_values={int(s): v for s, v in entry["intermediate"].items()})
+
+    def suggest(self, trial_id: str) -> dict | None:
+        k = len(self.history)
+        if k == 0 and self.baseline is not None:
+            return self._register(trial_id, {}, {}, {**self.baseline}, control=True)
+        window = [e for e in self.history[: max(0, k - self.lag)] if not e["control"]]
+        if any(e["state"] == "RUNNING" for e in window):
+            return None  # wait for the lagged history to finish: keeps the sequence reproducible
+        direction = "maximize" if self.mode == "max" else "minimize"
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.create_study(direction=direction, sampler=self._sampler(k))
+        study.add_trials([self._frozen(e) for e in window if e["state"] != "RUNNING"])
+        trial = study.ask()
+        extra = self.space(trial) or {}
+        params = dict(trial.params)
+        dists = {name: distribution_to_json(d) for name, d in trial.distributions.items()}
+        return self._register(trial_id, params, dists, {**self.fixed, **params, **extra})
+
+    def _register(self, trial_id: str, params: dict, dists: dict, config: dict, control: bool = False) -> dict:
+        self.by_trial[trial_id] = len(self.history)
+        self.history.append({"trial_id": trial_id, "params": params, "distributions": dists, "config": config,
+                             "control": control, "state": "RUNNING", "value": None, "intermediate": {}})
+        return config
+
+    # --- results --------------------------------------------------------------------------
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        entry = self.history[self.by_trial[trial_id]]
+        if self.metric in result and self.fidelity in result:
+            entry["intermediate"][str(int(round(result[self.fidelity] * STEP_SCALE)))] = float(result[self.metric])
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        entry = self.history[self.by_trial[trial_id]]
+        if error or not result or result.get("status") == "diverged" or self.metric not in result:
+            entry["state"] = "FAIL"
+        elif result.get("finished"):
+            entry["state"], entry["value"] = "COMPLETE", float(result[self.metric])
+        else:
+            entry["state"] = "PRUNED"  # stopped by the scheduler before its schedule finished
+
+    def optuna_study(self) -> optuna.Study:
+        """The space's trials as an Optuna study (for optuna.importance and plots)."""
+        direction = "maximize" if self.mode == "max" else "minimize"
+        study = optuna.create_study(direction=direction)
+        study.add_trials([self._frozen(e) for e in self.history if not e["control"] and e["state"] != "RUNNING"])
+        return study
+
+    # --- state --------------------------------------------------------------------------
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        return False  # Ray's ConcurrencyLimiter does the limiting; lag is set by the caller
+
+    def get_state(self) -> dict:
+        return {"history": self.history, "seed": self.seed, "lag": self.lag, "sampler": self.sampler,
+                "fixed": self.fixed, "baseline": self.baseline, "metric": self.metric, "mode": self.mode}
+
+    def set_state(self, state: dict) -> None:
+        self.history = state["history"]
+        self.by_trial = {e["trial_id"]: i for i, e in enumerate(self.history)}
+        self.seed, self.lag, self.sampler = state["seed"], state["lag"], state["sampler"]
+        self.fixed, self.baseline = state["fixed"], state["baseline"]
+
+    def save(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "w") as f:
+            json.dump(self.get_state(), f)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path) as f:
+            self.set_state(json.load(f))

@@ -1,0 +1,101 @@
+"""The Ray Tune function trainable around the staged trainer.
+
+The dataset arrives through the object store (`tune.with_parameters`) as numpy arrays, which Ray
+maps zero-copy into each worker on a node: it is held once per node, never in the config. Every
+evaluation record is reported with `tune.report`; a checkpoint is attached at every stage boundary,
+every `checkpoint_every` records and at the end; a restarted trial resumes from
+`tune.get_checkpoint()` and continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+import ray
+from ray import tune
+
+from tune_growth.builders import DEFAULTS, build_schedule
+from tune_growth.data import ImageDataset
+from tune_growth.trainer import RunConfig, Trainer
+
+CHECKPOINT_FILE = "trainer.pt"
+FAIL_ENV = "TUNE_GROWTH_FAIL_AT_STEP"  # fault injection for tests: raise once at this step
+
+
+def dataset_payload(data: ImageDataset) -> dict[str, Any]:
+    """The dataset as numpy arrays plus metadata: what goes into the object store."""
+    return {"name": data.name, "classes": data.classes, "mean": data.mean, "std": data.std,
+            "hierarchy": data.hierarchy, **{k: getattr(data, k).cpu().numpy()
+                                            for k in ("train_x", "train_y", "test_x", "test_y")}}
+
+
+def dataset_from_payload(payload: dict[str, Any]) -> ImageDataset:
+    """Rebuild the ImageDataset around the object store's arrays without copying them."""
+    with warnings.catch_warnings():  # the shared arrays are read-only; nothing here writes to them
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        tensors = {k: torch.from_numpy(payload[k]) for k in ("train_x", "train_y", "test_x", "test_y")}
+    return ImageDataset(payload["name"], tensors["train_x"], tensors["train_y"], tensors["test_x"],
+                        tensors["test_y"], tuple(payload["classes"]), tuple(payload["mean"]),
+                        tuple(payload["std"]), payload["hierarchy"])
+
+
+def schedule_params(config: dict) -> dict:
+    """The builder parameters in a trial config (the rest are the search's bookkeeping)."""
+    return {k: v for k, v in config.items() if k in DEFAULTS}
+
+
+def baseline_compute(data: ImageDataset, budget_epochs: float) -> float:
+    """Examples x pixels of the one-stage baseline at this budget: the unit of ASHA's time axis."""
+    return budget_epochs * len(data.train_y) * data.image_size ** 2
+
+
+def run_trial(config: dict, dataset: dict, run: dict) -> None:
+    """Train the schedule that `config` describes; report every record; checkpoint; resume."""
+    started_at = time.time()  # wall clock, for utilization timelines (benchmarks/utilization)
+    run = dict(run)
+    torch.set_num_threads(max(1, int(run.pop("threads", 1))))
+    checkpoint_every = int(run.pop("checkpoint_every", 5))
+    data = dataset_from_payload(dataset)
+    schedule = build_schedule(schedule_params(config), data)
+    trainer = Trainer(schedule, data, RunConfig(**run))
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            trainer.load_state_dict(torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True))
+    fail_at = int(os.environ.get(FAIL_ENV, "0")) if checkpoint is None else 0
+    full = baseline_compute(data, schedule.budget_epochs)
+    since_checkpoint, first = 0, True
+    node_id = ray.get_runtime_context().get_node_id()
+    for record in trainer.run():
+        if fail_at and record["step"] >= fail_at:
+            raise RuntimeError(f"injected failure at step {record['step']} ({FAIL_ENV})")
+        metrics = {**record, "budget_used": record["compute"] / full,
+                   "full_problem_share": trainer.full_problem_share(record["examples"]), "hypothesis": schedule.hypothesis,
+                   "schedule": schedule.describe(), "max_lr": trainer.max_lr, "node_id": node_id,
+                   "started_at": started_at, "reported_at": time.time()}
+        if first:  # once per attempt, for the Parquet export
+            metrics["schedule_json"], first = schedule.to_json(), False
+        since_checkpoint += 1
+        if record["stage_end"] or record["finished"] or since_checkpoint >= checkpoint_every:
+            since_checkpoint = 0
+            with tempfile.TemporaryDirectory() as folder:
+                torch.save(trainer.state_dict(), Path(folder) / CHECKPOINT_FILE)
+                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+        else:
+            tune.report(metrics)
+
+
+def run_settings(model: str, width: float, device: str, precision: str, seed: int, evals: int,
+                 cache_dir: str, threads: int, checkpoint_every: int = 5) -> dict:
+    """The per-search settings every trial shares (passed with `tune.with_parameters`)."""
+    settings = asdict(RunConfig(model=model, width=width, device=device, precision=precision, seed=seed,
+                                evals=evals, cache_dir=cache_dir))
+    return {**settings, "threads": threads, "checkpoint_every": checkpoint_every}
+
