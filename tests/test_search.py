@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from ray import tune
 
 from tune_growth.data import load_dataset
@@ -192,7 +193,7 @@ BAD_CLI = textwrap.dedent('''
     cases = [["h9"], ["/nowhere/space.py"], ["h1", "--trials", "0"], ["h1", "--budget", "-1"],
              ["h1", "--gpus-per-trial", "lots"], ["h1", "--dataset", "cifar10", "--data-root", "/nowhere"],
              ["h1", "--resume", "--name", "never_ran"], ["h1", "--concurrency", "0"], ["h1", "--model", "vgg"],
-             ["exists"]]
+             ["h1", "--gpus-per-trial", "1"], ["exists"]]
     out = []
     for args in cases:
         err = io.StringIO()
@@ -218,7 +219,10 @@ def test_bad_search_input_exits_2_before_ray_starts(tmp_path):
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     expected = ["unknown search space 'h9'", "does not exist", "--trials 0 is invalid", "--budget -1.0 is invalid",
                 "--gpus-per-trial 'lots' is invalid", "'/nowhere' is not a folder", "no experiment at",
-                "--concurrency 0 is invalid", "invalid choice: 'vgg'", "exists; pass --resume"]
+                "--concurrency 0 is invalid", "invalid choice: 'vgg'", "asks for GPUs but this machine has none",
+                "exists; pass --resume"]
     for (code, err), message in zip(out["results"], expected):
+        if message.startswith("asks for GPUs") and torch.cuda.is_available():
+            continue  # on a machine with CUDA that request is valid
         assert code == 2 and err.count("\n") == 1 and message in err, (message, err)
     assert not out["ray_started"] and out["written"] == ["exists_mnist5k_lenet5_s0"]

@@ -8,8 +8,11 @@ code 2 and a one-line message. Results: <storage>/<name>/trials.parquet and metr
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+import torch
 
 from tune_growth.builders import build_schedule
 from tune_growth.cli import OneLineParser, fail
@@ -67,6 +70,10 @@ def check_flags(args) -> None:
             gpus = -1.0
         if gpus < 0:
             raise ValueError(f"--gpus-per-trial {args.gpus_per_trial!r} is invalid; expected auto or a number >= 0")
+        local = not (args.address or os.environ.get("RAY_ADDRESS"))
+        if gpus > 0 and local and not torch.cuda.is_available():
+            raise ValueError(f"--gpus-per-trial {args.gpus_per_trial} asks for GPUs but this machine has none and no "
+                             "--address was given; expected 0, auto, or a cluster with GPUs")
 
 
 def main(argv: list[str] | None = None) -> int:
