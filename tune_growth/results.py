@@ -7,7 +7,8 @@ so it works on a running or a finished experiment, as often as wanted, and write
   metrics.parquet  one row per reported evaluation record
 
 trials.parquet columns: schema_version, experiment, trial_id, trial_number, hypothesis, is_control,
-config_json, param_<name> for each config key, schedule_json, schedule (describe()), status
+config_json, param_<name> for each config key, schedule_json, schedule (describe()), lr_finder_json
+(the LR range test's lrs, losses, suggestions, rule and max_lr when max_lr was "find"), status
 (completed, stopped, diverged, errored, running), final_test_acc, best_test_acc, final_test_loss,
 budget_used, examples, compute, wall_seconds, time_total_s, max_lr, n_records, node_id, started_at and
 ended_at (unix seconds of the trial's start and last report), error, and for each
@@ -58,6 +59,30 @@ def searcher_state(exp_dir: str | Path) -> dict:
         return json.loads(states[-1].read_text()) if states else {}
     except (json.JSONDecodeError, UnicodeDecodeError):  # being rewritten right now
         return {}
+
+
+def frozen_trial(entry: dict):
+    """One searcher-history entry (params, JSON distributions, state, value, intermediate values)
+    as an Optuna FrozenTrial."""
+    import optuna
+    from optuna.distributions import json_to_distribution
+
+    state = optuna.trial.TrialState[entry["state"]]
+    return optuna.trial.create_trial(
+        state=state, value=entry["value"] if state == optuna.trial.TrialState.COMPLETE else None,
+        params=entry["params"], distributions={k: json_to_distribution(v) for k, v in entry["distributions"].items()},
+        intermediate_values={int(s): v for s, v in entry["intermediate"].items()})
+
+
+def optuna_study(history: list[dict], mode: str, sampler=None):
+    """The space's finished trials (controls left out) as an Optuna study, e.g. for
+    optuna.importance. `sampler` seeds what the study will suggest next, if anything."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize" if mode == "max" else "minimize", sampler=sampler)
+    study.add_trials([frozen_trial(e) for e in history if not e["control"] and e["state"] != "RUNNING"])
+    return study
 
 
 def _suggestion_order(exp_dir: Path) -> dict[str, int]:
@@ -112,10 +137,11 @@ def read_experiment(exp_dir: str | Path, targets=TARGETS) -> tuple[pd.DataFrame,
         error = error_file.read_text().strip().splitlines()[-1] if error_file.is_file() else None
         last = records[-1] if records else {}
         schedule_json = next((r["schedule_json"] for r in records if "schedule_json" in r), None)
+        lr_finder_json = next((r["lr_finder_json"] for r in records if "lr_finder_json" in r), None)
         row = {"schema_version": SCHEMA_VERSION, "experiment": exp_dir.name, "trial_id": trial_id,
                "hypothesis": config.get("hypothesis"), "config_json": json.dumps(config, sort_keys=True),
                **{f"param_{k}": v for k, v in config.items()},
-               "schedule_json": schedule_json, "schedule": last.get("schedule"),
+               "schedule_json": schedule_json, "schedule": last.get("schedule"), "lr_finder_json": lr_finder_json,
                "status": _status(records, statuses.get(trial_id, ""), error is not None),
                "final_test_acc": last.get("test_acc"), "best_test_acc": max((r["test_acc"] for r in records), default=None),
                "final_test_loss": last.get("test_loss"), "budget_used": last.get("budget_used"),

@@ -78,6 +78,7 @@ class Trainer:
         self.total_steps = sum(self.stage_steps)
         self.eval_every = schedule.budget_epochs * n_train / config.evals  # examples between evaluations
         self.stream: IndexStream | None = None
+        self.lr_finder: dict | None = None  # the range test's result when max_lr was "find"
         self.stage_classes: torch.Tensor | None = None  # the stage's class ids when a subset, else None
         self.remap: torch.Tensor | None = None  # class id -> position among stage_classes
         self.max_lr: float | None = None if schedule.max_lr == "find" else float(schedule.max_lr) * schedule.lr_mult
@@ -148,7 +149,8 @@ class Trainer:
         """Train to the end of the schedule, yielding a record at each evaluation."""
         ctr, s = self.counters, self.schedule
         if self.max_lr is None:
-            self.max_lr = self.find_max_lr()["suggestions"][self.config.lr_rule] * s.lr_mult
+            self.lr_finder = self.find_max_lr()
+            self.max_lr = self.lr_finder["suggestions"][self.config.lr_rule] * s.lr_mult
         start = time.perf_counter() - ctr["wall"]
         while ctr["stage"] < len(s.stages) and ctr["status"] == "running":
             k = ctr["stage"]

@@ -9,6 +9,7 @@ every `checkpoint_every` records and at the end; a restarted trial resumes from
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -82,6 +83,9 @@ def run_trial(config: dict, dataset: dict, run: dict) -> None:
                    "started_at": started_at, "reported_at": time.time()}
         if first:  # once per attempt, for the Parquet export
             metrics["schedule_json"], first = schedule.to_json(), False
+            if trainer.lr_finder is not None:
+                metrics["lr_finder_json"] = json.dumps({**trainer.lr_finder, "rule": trainer.config.lr_rule,
+                                                        "max_lr": trainer.max_lr})
         since_checkpoint += 1
         if record["stage_end"] or record["finished"] or since_checkpoint >= checkpoint_every:
             since_checkpoint = 0

@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"experiment {str(storage / name)!r} exists; pass --resume to continue it or --name for a new one")
         if args.resume and not (storage / name).is_dir():
             raise ValueError(f"--resume: no experiment at {str(storage / name)!r}; expected an earlier run's folder")
-        data = load_dataset(DataSpec(dataset, args.data_root))
+        data_spec = DataSpec(dataset, args.data_root)
+        data = load_dataset(data_spec)
         # one dry run of the space, built into a schedule for this dataset, catches bad values early
         import optuna
         trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=args.seed)).ask()
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                          asha=not args.no_asha, sampler=args.sampler, reduction_factor=args.reduction_factor,
                          evals=args.evals, precision=args.precision)
     print(plan(opts), flush=True)
-    run_search(opts, data)
+    run_search(opts, data, data_spec)
     print(summarize(opts.experiment_dir, space.metric, space.mode), flush=True)
     return 0
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import ray
 from ray import tune
 from ray.tune.schedulers import FIFOScheduler
 
-from tune_growth.data import ImageDataset
+from tune_growth.data import DataSpec, ImageDataset
+from tune_growth.io import atomic_write_text
 from tune_growth.search.scheduler import PhaseAlignedASHA
 from tune_growth.search.searcher import ScheduleSearcher
 from tune_growth.search.spaces import Space
@@ -127,9 +129,21 @@ def default_resources(cpus_per_trial: float | None, gpus_per_trial: float | str 
     return cpus, gpus, max(1, fits)
 
 
-def run_search(opts: SearchOptions, data: ImageDataset) -> tune.ResultGrid:
+def describe_search(opts: SearchOptions, data_spec: DataSpec | None) -> dict:
+    """What <experiment>/search.json records: enough to reload the dataset and the models later."""
+    sp = opts.space
+    return {"space": sp.name, "space_path": str(sp.path), "hypothesis": sp.hypothesis, "metric": sp.metric,
+            "mode": sp.mode, "dataset": asdict(data_spec) if data_spec else {"name": sp.dataset},
+            "model": sp.model, "width": sp.width, "budget_epochs": opts.budget_epochs, "num_trials": opts.num_trials,
+            "seed": opts.seed, "sampler": opts.sampler, "asha": opts.asha, "phase_start": sp.phase_start,
+            "settle": sp.settle, "concurrency": opts.concurrency}
+
+
+def run_search(opts: SearchOptions, data: ImageDataset, data_spec: DataSpec | None = None) -> tune.ResultGrid:
     """Run the search (or continue it with `opts.resume`); Ray must be initialised."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the classic reporter shows our columns
+    if not opts.resume:
+        atomic_write_text(opts.experiment_dir / "search.json", json.dumps(describe_search(opts, data_spec), indent=2))
     trainable = make_trainable(opts, data)
     if opts.resume:
         tuner = tune.Tuner.restore(str(opts.experiment_dir), trainable=trainable, resume_unfinished=True,

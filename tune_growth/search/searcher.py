@@ -20,9 +20,10 @@ from typing import Any, Callable
 import warnings
 
 import optuna
-from optuna.distributions import distribution_to_json, json_to_distribution
-from optuna.trial import TrialState
+from optuna.distributions import distribution_to_json
 from ray.tune.search import Searcher
+
+from tune_growth.results import optuna_study
 
 SAMPLERS = ("tpe", "random")
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # multivariate TPE
@@ -50,25 +51,14 @@ class ScheduleSearcher(Searcher):
             return optuna.samplers.RandomSampler(seed=seed)
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=8, multivariate=True)
 
-    def _frozen(self, entry: dict) -> optuna.trial.FrozenTrial:
-        state = TrialState[entry["state"]]
-        return optuna.trial.create_trial(
-            state=state, value=entry["value"] if state == TrialState.COMPLETE else None, params=entry["params"],
-            distributions={k: json_to_distribution(v) for k, v in entry["distributions"].items()},
-            intermediate_values={int(s): v for s, v in entry["intermediate"].items()})
-
     def suggest(self, trial_id: str) -> dict | None:
         k = len(self.history)
         if k == 0 and self.baseline is not None:
             return self._register(trial_id, {}, {}, {**self.baseline}, control=True)
-        window = [e for e in self.history[: max(0, k - self.lag)] if not e["control"]]
+        window = self.history[: max(0, k - self.lag)]
         if any(e["state"] == "RUNNING" for e in window):
             return None  # wait for the lagged history to finish: keeps the sequence reproducible
-        direction = "maximize" if self.mode == "max" else "minimize"
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.create_study(direction=direction, sampler=self._sampler(k))
-        study.add_trials([self._frozen(e) for e in window if e["state"] != "RUNNING"])
-        trial = study.ask()
+        trial = optuna_study(window, self.mode, self._sampler(k)).ask()
         extra = self.space(trial) or {}
         params = dict(trial.params)
         dists = {name: distribution_to_json(d) for name, d in trial.distributions.items()}
@@ -96,11 +86,8 @@ class ScheduleSearcher(Searcher):
             entry["state"] = "PRUNED"  # stopped by the scheduler before its schedule finished
 
     def optuna_study(self) -> optuna.Study:
-        """The space's trials as an Optuna study (for optuna.importance and plots)."""
-        direction = "maximize" if self.mode == "max" else "minimize"
-        study = optuna.create_study(direction=direction)
-        study.add_trials([self._frozen(e) for e in self.history if not e["control"] and e["state"] != "RUNNING"])
-        return study
+        """The space's finished trials as an Optuna study (for optuna.importance and plots)."""
+        return optuna_study(self.history, self.mode)
 
     # --- state --------------------------------------------------------------------------
     def set_max_concurrency(self, max_concurrent: int) -> bool:

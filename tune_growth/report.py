@@ -1,0 +1,172 @@
+"""`python -m tune_growth.report RESULTS_DIR [--out DIR]`: every plot as PNG plus one
+self-contained HTML page (images embedded, opens without a server) with a summary table.
+
+RESULTS_DIR is one experiment (<storage>/<name>) or a folder of several (e.g. results/, holding
+the h1, h2, h3 and baseline searches); their trials are compared side by side.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from tune_growth import plots
+from tune_growth.cli import OneLineParser, fail
+from tune_growth.io import atomic_write_text
+from tune_growth.results import export, searcher_state
+
+
+def experiments(results_dir: Path) -> list[Path]:
+    """The experiment folders at or under `results_dir` (a folder holding trial_* folders)."""
+    is_exp = lambda p: any(p.glob("trial_*/params.json")) or (p / "trials.parquet").is_file()  # noqa: E731
+    if is_exp(results_dir):
+        return [results_dir]
+    return sorted(p for p in results_dir.iterdir() if p.is_dir() and is_exp(p))
+
+
+def load(results_dir: str | Path, refresh: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
+    """Trials and metrics of every experiment found; with `refresh`, re-exported from the trial
+    folders first, else read from the Parquet files as they are (what the notebooks do)."""
+    exps = experiments(Path(results_dir))
+    frames = []
+    for exp in exps:
+        if refresh and any(exp.glob("trial_*/params.json")):
+            export(exp)
+        frames.append((pd.read_parquet(exp / "trials.parquet"), pd.read_parquet(exp / "metrics.parquet")))
+    trials = pd.concat([t for t, _ in frames], ignore_index=True) if frames else pd.DataFrame()
+    metrics = pd.concat([m for _, m in frames], ignore_index=True) if frames else pd.DataFrame()
+    return trials, metrics, exps
+
+
+def time_to_target(metrics: pd.DataFrame, target: float) -> pd.DataFrame:
+    """Per trial, the first record at or above `target` accuracy: examples, compute, seconds."""
+    hits = metrics[metrics["test_acc"] >= target].sort_values("step").groupby(["experiment", "trial_id"]).first()
+    return hits[["examples", "compute", "wall_seconds"]].add_suffix("_to_target").reset_index()
+
+
+def summary_table(trials: pd.DataFrame, metrics: pd.DataFrame, target: float) -> pd.DataFrame:
+    """Best completed trial per hypothesis: accuracy, cost to `target`, schedule; plus counts."""
+    done = trials[trials["status"] == "completed"].merge(time_to_target(metrics, target), how="left",
+                                                          on=["experiment", "trial_id"])
+    best = done.sort_values("final_test_acc", ascending=False).groupby("hypothesis", sort=False).head(1)
+    counts = trials.groupby("hypothesis").agg(trials=("trial_id", "size"),
+                                              completed=("status", lambda s: int((s == "completed").sum())))
+    table = best.set_index("hypothesis")[["final_test_acc", "examples_to_target", "compute_to_target",
+                                          "wall_seconds_to_target", "schedule"]].join(counts)
+    return table.sort_values("final_test_acc", ascending=False)
+
+
+def figures(trials: pd.DataFrame, metrics: pd.DataFrame, exps: list[Path], model_plots: bool = True) -> dict:
+    """name -> (Figure, caption), in report order."""
+    figs = {"loss_vs_step": (plots.loss_curves(metrics, "step"), "Train and test loss against optimizer steps."),
+            "loss_vs_examples": (plots.loss_curves(metrics, "examples"), "The same against examples seen."),
+            "loss_vs_wall": (plots.loss_curves(metrics, "wall_seconds"), "The same against wall time."),
+            "loss_vs_image_size": (plots.loss_vs_image_size(metrics), "Loss against the image size in use (H3)."),
+            "accuracy_vs_cost": (plots.accuracy_vs_cost(metrics, trials), "Time to accuracy, with the Pareto frontier."),
+            "asha": (plots.asha_view(metrics, trials), "Every trial over its budget; × where ASHA stopped it.")}
+    for exp in exps:
+        exp_trials = trials[trials["experiment"] == exp.name]
+        state = searcher_state(exp)
+        figs[f"history_{exp.name}"] = (plots.search_history(exp_trials), f"Search history of {exp.name}.")
+        if state.get("history"):
+            figs[f"importance_{exp.name}"] = (plots.param_importance(state["history"], state.get("mode", "max")),
+                                              f"Parameter importance in {exp.name} (optuna.importance).")
+    for hyp, row in plots.best_trials(trials, 1).set_index("hypothesis").iterrows():
+        if isinstance(row.get("schedule_json"), str):
+            figs[f"schedule_{hyp}"] = (plots.schedule_timeline(row["schedule_json"]), f"Best {hyp} schedule.")
+    finder = trials["lr_finder_json"].dropna() if "lr_finder_json" in trials else []
+    if len(finder):
+        figs["lr_finder"] = (plots.lr_finder_curve(finder.iloc[0]), "The LR range test behind max_lr='find'.")
+    if model_plots:
+        figs.update(_model_figures(trials, exps))
+    return figs
+
+
+def _model_figures(trials: pd.DataFrame, exps: list[Path]) -> dict:
+    """Confusion matrix and Grad-CAM of the best completed trial, when its dataset can be loaded."""
+    from tune_growth.data import DataSpec, DatasetError, load_dataset
+    from tune_growth.plots_model import confusion_figure, confusion_matrix, grad_cam_figure, load_trial_model
+
+    done = trials[trials["status"] == "completed"]
+    if not len(done):
+        return {}
+    best = done.loc[done["final_test_acc"].idxmax()]
+    exp = next(e for e in exps if e.name == best["experiment"])
+    try:
+        spec = json.loads((exp / "search.json").read_text())["dataset"]
+        data = load_dataset(DataSpec(**spec))
+        model, schedule = load_trial_model(exp / f"trial_{best['trial_id']}", data)
+    except (FileNotFoundError, KeyError, DatasetError) as err:
+        print(f"report: skipping the model plots ({err})", file=sys.stderr)
+        return {}
+    size = schedule.stages[-1].image_size
+    return {"confusion": (confusion_figure(confusion_matrix(model, data, size), data.classes),
+                          f"Confusion matrix of the best model ({best['hypothesis']}, trial {best['trial_id']})."),
+            "grad_cam": (grad_cam_figure(model, data, size), "Where the best model looks (Grad-CAM).")}
+
+
+def render_html(title: str, table: pd.DataFrame, images: dict[str, tuple[bytes, str]], target: float) -> str:
+    rows = table.reset_index().to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="not reached",
+                                       classes="summary", border=0)
+    sections = "\n".join(
+        f'<figure id="{html.escape(name)}"><img alt="{html.escape(name)}" src="data:image/png;base64,'
+        f'{base64.b64encode(png).decode()}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+        for name, (png, caption) in images.items())
+    style = ("body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}"
+             "table.summary{border-collapse:collapse;font-size:14px}table.summary td,table.summary th"
+             "{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}figure{margin:2em 0}"
+             "img{max-width:100%}figcaption{color:#555;font-size:14px}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body><h1>{html.escape(title)}</h1>"
+            f"<h2>Best schedule per hypothesis</h2><p>Cost to reach {target:.1%} test accuracy "
+            f"(examples, compute = examples × pixels, seconds of training).</p>{rows}"
+            f"<h2>Plots</h2>{sections}</body></html>")
+
+
+def build_report(results_dir: str | Path, out_dir: str | Path | None = None, target: float = 0.97,
+                 model_plots: bool = True) -> Path:
+    """Write OUT/*.png and OUT/report.html for the experiments in RESULTS_DIR; return the page."""
+    results_dir = Path(results_dir)
+    out = Path(out_dir) if out_dir else results_dir / "report"
+    trials, metrics, exps = load(results_dir)
+    if trials.empty:
+        raise FileNotFoundError(f"no experiment with trials under {str(results_dir)!r}")
+    out.mkdir(parents=True, exist_ok=True)
+    images = {}
+    for name, (fig, caption) in figures(trials, metrics, exps, model_plots).items():
+        path = out / f"{name}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        images[name] = (path.read_bytes(), caption)
+    table = summary_table(trials, metrics, target)
+    title = f"tune_growth report: {', '.join(e.name for e in exps)}"
+    return atomic_write_text(out / "report.html", render_html(title, table, images, target))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = OneLineParser(prog="python -m tune_growth.report", description=__doc__.splitlines()[0])
+    p.add_argument("results", type=Path, help="an experiment folder, or a folder of experiments")
+    p.add_argument("--out", type=Path, help="output folder (default RESULTS/report)")
+    p.add_argument("--target", type=float, default=0.97, help="accuracy target for the summary table")
+    p.add_argument("--no-model-plots", action="store_true", help="skip the confusion matrix and Grad-CAM")
+    args = p.parse_args(argv)
+    if not args.results.is_dir():
+        return fail(f"results folder {str(args.results)!r} does not exist; expected <storage> or <storage>/<name>")
+    if not 0 < args.target <= 1:
+        return fail(f"--target {args.target} is invalid; expected an accuracy in (0, 1]")
+    try:
+        page = build_report(args.results, args.out, args.target, not args.no_model_plots)
+    except FileNotFoundError as err:
+        return fail(str(err))
+    print(f"wrote {page}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
