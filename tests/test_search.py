@@ -126,7 +126,8 @@ def finished_trials(exp_dir):
 
 
 @pytest.mark.slow
-def test_resume_after_the_driver_is_killed_runs_each_trial_once(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["sigint", "sigkill"])
+def test_resume_after_the_driver_is_interrupted_runs_each_trial_once(tmp_path, sig):
     exp_dir = tmp_path / "interrupted"
     proc = subprocess.Popen(cli_command(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
@@ -135,8 +136,11 @@ def test_resume_after_the_driver_is_killed_runs_each_trial_once(tmp_path):
     while (finished_trials(exp_dir) < 1 or started() < 3) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.5)
     assert proc.poll() is None, "the search ended before it could be interrupted"
-    os.killpg(proc.pid, signal.SIGKILL)  # the driver and everything it started, with no chance to clean up
-    proc.wait()
+    if sig == signal.SIGKILL:
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver and everything it started, no chance to clean up
+    else:
+        os.kill(proc.pid, signal.SIGINT)  # Ctrl-C: Tune saves its state and stops
+    proc.wait(timeout=120)
     resumed = subprocess.run(cli_command(tmp_path, "--resume"), capture_output=True, text=True, timeout=400)
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
     trials = pd.read_parquet(exp_dir / "trials.parquet")

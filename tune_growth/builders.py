@@ -97,17 +97,19 @@ def build_schedule(params: Mapping[str, Any], data: ImageDataset) -> Schedule:
         raise ScheduleError(f"stages={p['stages']!r} is invalid; expected an integer >= 2 for {name!r}")
     if not 0.0 < p["early_share"] < 1.0:
         raise ScheduleError(f"early_share={p['early_share']!r} is invalid; expected 0 < early_share < 1")
-    available = int(data.examples_per_class().min())
-    order = class_order(data, p["h2_order"], p["selection_seed"]) if "h2" in axes else list(range(data.num_classes))
-    n_cls = class_counts(n, data.num_classes, int(p["h2_start"])) if "h2" in axes else [data.num_classes] * n
     if "h2" in axes and not 1 <= int(p["h2_start"]) <= data.num_classes:
         raise ScheduleError(f"h2_start={p['h2_start']!r} is invalid; expected 1..{data.num_classes} classes")
     if "h1" in axes and (int(p["h1_start"]) < 1 or p["h1_growth"] < 1):
         raise ScheduleError(f"h1_start={p['h1_start']!r}, h1_growth={p['h1_growth']!r} are invalid; "
                             "expected h1_start >= 1 and h1_growth >= 1")
-    per_cls = per_class_counts(n, int(p["h1_start"]), p["h1_growth"], available) if "h1" in axes else [None] * n
     if "h3" in axes and not 0.0 < p["h3_start"] <= 1.0:
         raise ScheduleError(f"h3_start={p['h3_start']!r} is invalid; expected a fraction in (0, 1]")
+    if not p["share_growth"] > 0:
+        raise ScheduleError(f"share_growth={p['share_growth']!r} is invalid; expected a positive ratio")
+    available = int(data.examples_per_class().min())
+    order = class_order(data, p["h2_order"], p["selection_seed"]) if "h2" in axes else list(range(data.num_classes))
+    n_cls = class_counts(n, data.num_classes, int(p["h2_start"])) if "h2" in axes else [data.num_classes] * n
+    per_cls = per_class_counts(n, int(p["h1_start"]), p["h1_growth"], available) if "h1" in axes else [None] * n
     sizes = image_sizes(n, data.image_size, p["h3_start"]) if "h3" in axes else [data.image_size] * n
     shares = stage_shares(n, p["early_share"], p["share_growth"])
     stages = tuple(Stage(tuple(sorted(order[:n_cls[k]])), per_cls[k], sizes[k], shares[k]) for k in range(n))

@@ -10,7 +10,6 @@ every `checkpoint_every` records and at the end; a restarted trial resumes from
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 import warnings
@@ -27,7 +26,6 @@ from tune_growth.data import ImageDataset
 from tune_growth.trainer import RunConfig, Trainer
 
 CHECKPOINT_FILE = "trainer.pt"
-FAIL_ENV = "TUNE_GROWTH_FAIL_AT_STEP"  # fault injection for tests: raise once at this step
 
 
 def dataset_payload(data: ImageDataset) -> dict[str, Any]:
@@ -63,6 +61,10 @@ def run_trial(config: dict, dataset: dict, run: dict) -> None:
     run = dict(run)
     torch.set_num_threads(max(1, int(run.pop("threads", 1))))
     checkpoint_every = int(run.pop("checkpoint_every", 5))
+    # Fault injection for the reliability tests: raise once per trial at this step (a marker file
+    # in the shared cache folder remembers it); the retry resumes from the last checkpoint.
+    fail_at = int(run.pop("fail_at_step", 0))
+    fault_marker = Path(run["cache_dir"]) / "faults" / tune.get_context().get_trial_id()
     data = dataset_from_payload(dataset)
     schedule = build_schedule(schedule_params(config), data)
     trainer = Trainer(schedule, data, RunConfig(**run))
@@ -70,13 +72,15 @@ def run_trial(config: dict, dataset: dict, run: dict) -> None:
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
             trainer.load_state_dict(torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True))
-    fail_at = int(os.environ.get(FAIL_ENV, "0")) if checkpoint is None else 0
+    fail_at = 0 if fault_marker.exists() else fail_at
     full = baseline_compute(data, schedule.budget_epochs)
     since_checkpoint, first = 0, True
     node_id = ray.get_runtime_context().get_node_id()
     for record in trainer.run():
         if fail_at and record["step"] >= fail_at:
-            raise RuntimeError(f"injected failure at step {record['step']} ({FAIL_ENV})")
+            fault_marker.parent.mkdir(parents=True, exist_ok=True)
+            fault_marker.touch()
+            raise RuntimeError(f"injected failure at step {record['step']} (fail_at_step)")
         metrics = {**record, "budget_used": record["compute"] / full,
                    "full_problem_share": trainer.full_problem_share(record["examples"]), "hypothesis": schedule.hypothesis,
                    "schedule": schedule.describe(), "max_lr": trainer.max_lr, "node_id": node_id,
@@ -97,9 +101,9 @@ def run_trial(config: dict, dataset: dict, run: dict) -> None:
 
 
 def run_settings(model: str, width: float, device: str, precision: str, seed: int, evals: int,
-                 cache_dir: str, threads: int, checkpoint_every: int = 5) -> dict:
+                 cache_dir: str, threads: int, checkpoint_every: int = 5, fail_at_step: int = 0) -> dict:
     """The per-search settings every trial shares (passed with `tune.with_parameters`)."""
     settings = asdict(RunConfig(model=model, width=width, device=device, precision=precision, seed=seed,
                                 evals=evals, cache_dir=cache_dir))
-    return {**settings, "threads": threads, "checkpoint_every": checkpoint_every}
+    return {**settings, "threads": threads, "checkpoint_every": checkpoint_every, "fail_at_step": fail_at_step}
 

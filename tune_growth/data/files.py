@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import zipfile
 from pathlib import Path
 
@@ -76,7 +77,10 @@ def load_imagenette(spec: DataSpec) -> ImageDataset:
     for path in train_files + test_files:
         digest.update(f"{path.relative_to(root)}:{path.stat().st_size}\n".encode())
     cache = root / ".tune_growth_cache" / f"imagenette_{size}px.pt"
-    blob = torch.load(cache, weights_only=True) if cache.is_file() else None
+    try:  # weights_only: the cache holds tensors and strings; anything else is refused, never run
+        blob = torch.load(cache, weights_only=True) if cache.is_file() else None
+    except (RuntimeError, EOFError, pickle.UnpicklingError, OSError):
+        blob = None  # truncated or foreign: decode again
     if blob is None or blob.get("fingerprint") != f"{CACHE_VERSION}:{digest.hexdigest()}":
         blob = {"fingerprint": f"{CACHE_VERSION}:{digest.hexdigest()}",
                 "train_x": torch.from_numpy(_decode(train_files, size, "decode train")),

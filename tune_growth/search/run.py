@@ -59,6 +59,7 @@ class SearchOptions:
     cache_dir: str = os.path.join(os.path.expanduser("~"), ".cache", "tune_growth")
     max_failures: int = 2
     verbose: int = 1
+    fail_at_step: int = 0  # fault injection for the reliability tests (see trial.py)
 
     @property
     def experiment_dir(self) -> Path:
@@ -88,7 +89,7 @@ def make_scheduler(opts: SearchOptions):
 
 def make_trainable(opts: SearchOptions, data: ImageDataset):
     settings = run_settings(opts.space.model, opts.space.width, opts.device, opts.precision, opts.seed, opts.evals,
-                            opts.cache_dir, threads=max(1, int(opts.cpus_per_trial)))
+                            opts.cache_dir, threads=max(1, int(opts.cpus_per_trial)), fail_at_step=opts.fail_at_step)
     trainable = tune.with_parameters(run_trial, dataset=dataset_payload(data), run=settings)
     return tune.with_resources(trainable, {"cpu": opts.cpus_per_trial, "gpu": opts.gpus_per_trial})
 
