@@ -111,8 +111,9 @@ def _model_figures(trials: pd.DataFrame, exps: list[Path]) -> dict:
             "grad_cam": (grad_cam_figure(model, data, size), "Where the best model looks (Grad-CAM).")}
 
 
-def render_html(title: str, table: pd.DataFrame, images: dict[str, tuple[bytes, str]], target: float) -> str:
-    rows = table.reset_index().to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="not reached",
+def render_html(title: str, table: pd.DataFrame, images: dict[str, tuple[bytes, str]], heading: str, intro: str) -> str:
+    """A self-contained page: a heading, an intro line, the table, then every image embedded."""
+    rows = table.reset_index(drop=table.index.name is None).to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="not reached",
                                        classes="summary", border=0)
     sections = "\n".join(
         f'<figure id="{html.escape(name)}"><img alt="{html.escape(name)}" src="data:image/png;base64,'
@@ -124,9 +125,19 @@ def render_html(title: str, table: pd.DataFrame, images: dict[str, tuple[bytes, 
              "img{max-width:100%}figcaption{color:#555;font-size:14px}")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{style}</style></head><body><h1>{html.escape(title)}</h1>"
-            f"<h2>Best schedule per hypothesis</h2><p>Cost to reach {target:.1%} test accuracy "
-            f"(examples, compute = examples × pixels, seconds of training).</p>{rows}"
+            f"<h2>{html.escape(heading)}</h2><p>{html.escape(intro)}</p>{rows}"
             f"<h2>Plots</h2>{sections}</body></html>")
+
+
+def save_figures(figs: dict, out: Path) -> dict[str, tuple[bytes, str]]:
+    """Save each (Figure, caption) as OUT/NAME.png; return name -> (PNG bytes, caption)."""
+    images = {}
+    for name, (fig, caption) in figs.items():
+        path = out / f"{name}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        images[name] = (path.read_bytes(), caption)
+    return images
 
 
 def build_report(results_dir: str | Path, out_dir: str | Path | None = None, target: float = 0.97,
@@ -138,15 +149,11 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None, tar
     if trials.empty:
         raise FileNotFoundError(f"no experiment with trials under {str(results_dir)!r}")
     out.mkdir(parents=True, exist_ok=True)
-    images = {}
-    for name, (fig, caption) in figures(trials, metrics, exps, model_plots).items():
-        path = out / f"{name}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        images[name] = (path.read_bytes(), caption)
+    images = save_figures(figures(trials, metrics, exps, model_plots), out)
     table = summary_table(trials, metrics, target)
     title = f"tune_growth report: {', '.join(e.name for e in exps)}"
-    return atomic_write_text(out / "report.html", render_html(title, table, images, target))
+    intro = f"Cost to reach {target:.1%} test accuracy (examples, compute = examples × pixels, seconds of training)."
+    return atomic_write_text(out / "report.html", render_html(title, table, images, "Best schedule per hypothesis", intro))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,111 @@
+"""`python -m tune_growth.study --results results`: does growing the training problem make
+training faster? The best schedule of each hypothesis (from the searches' Parquet results, or
+JSON files) is re-run over several seeds on Ray beside fair controls at the same model and budget:
+the tuned baseline, the random-order growing set, the anti-curriculum and the budgeted baseline.
+Writes runs.parquet, effects.parquet, study.md, PNGs and study.html; prints the verdicts.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from tune_growth.cli import OneLineParser, fail
+from tune_growth.data import DATASETS, DataSpec, DatasetError, ImageDataset, load_dataset
+from tune_growth.models import MODELS
+from tune_growth.schedule import Schedule, ScheduleError, Stage
+from tune_growth.study.controls import anti_curriculum, budgeted, random_order, same_budget
+
+CONTROL_LABELS = ("baseline", "random_growing", "budgeted")
+
+
+def parser() -> OneLineParser:
+    p = OneLineParser(prog="python -m tune_growth.study", description=__doc__.splitlines()[0])
+    p.add_argument("--results", type=Path, help="searches' results folder: the best completed schedule per hypothesis")
+    p.add_argument("--schedule", type=Path, action="append", default=[], help="a schedule JSON file (repeatable)")
+    p.add_argument("--dataset", choices=sorted(DATASETS), default="mnist5k", help="dataset")
+    p.add_argument("--data-root", help="folder holding the dataset's files")
+    p.add_argument("--model", choices=sorted(MODELS), default="lenet5", help="model, the same for every schedule")
+    p.add_argument("--width", type=float, default=1.0, help="model channel multiplier")
+    p.add_argument("--seeds", type=int, default=5, help="seeds per schedule (>= 2; default 5)")
+    p.add_argument("--budget", type=float, help="epochs per run for every schedule (default: the baseline's)")
+    p.add_argument("--targets", type=float, nargs="*", help="target accuracies (default: baseline median - 1, - 0.5 points)")
+    p.add_argument("--evals", type=int, default=40, help="evaluations per run (finer = sharper time to target)")
+    p.add_argument("--out", type=Path, default=Path("results/study"), help="output folder")
+    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
+    p.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--no-controls", action="store_true", help="only the given schedules and the baseline")
+    return p
+
+
+def from_results(results: Path) -> dict[str, Schedule]:
+    """The best completed schedule per hypothesis in the experiments under `results`."""
+    from tune_growth.report import load
+
+    trials, _, _ = load(results)
+    if trials.empty:
+        raise ValueError(f"--results {str(results)!r} holds no experiment with trials; expected a search's folder")
+    done = trials[(trials["status"] == "completed") & trials["schedule_json"].notna()]
+    best = done.sort_values("final_test_acc", ascending=False).groupby("hypothesis", sort=False).head(1)
+    return {row.hypothesis: Schedule.from_json(row.schedule_json) for row in best.itertuples()}
+
+
+def plain_baseline(template: Schedule, data: ImageDataset) -> Schedule:
+    """One stage, all data, full size, with the template's run-wide settings."""
+    stage = Stage(tuple(range(data.num_classes)), None, data.image_size, 1.0)
+    return replace(template, stages=(stage,), hypothesis="baseline", selection="random")
+
+
+def collect(args, data: ImageDataset) -> dict[str, Schedule]:
+    """Schedules under test plus the controls, all at one budget and batch size."""
+    entries = from_results(args.results) if args.results else {}
+    for path in args.schedule:
+        if not path.is_file():
+            raise ScheduleError(f"--schedule {str(path)!r} is not a file; expected a schedule JSON file")
+        s = Schedule.from_json(path.read_text())
+        entries[s.hypothesis if s.hypothesis not in entries else f"{s.hypothesis}:{path.stem}"] = s
+    if not entries:
+        raise ValueError("nothing to study; expected --results DIR and/or --schedule FILE.json")
+    entries = {k: v for k, v in entries.items() if k not in CONTROL_LABELS[1:] and not k.startswith("anti_")}
+    base = entries.get("baseline") or plain_baseline(next(iter(entries.values())), data)
+    budget, batch = args.budget or base.budget_epochs, base.batch_size
+    entries = {label: same_budget(s, budget, batch) for label, s in {**entries, "baseline": base}.items()}
+    if not args.no_controls:
+        grown = [s for s in entries.values() if any(st.per_class for st in s.stages)]
+        if grown:
+            entries["random_growing"] = random_order(grown[0])
+        for label, s in list(entries.items()):
+            anti = anti_curriculum(s) if label not in CONTROL_LABELS else None
+            if anti is not None:
+                entries[f"anti_{label}"] = anti
+        entries["budgeted"] = budgeted(entries["baseline"])
+    for s in entries.values():
+        s.check_dataset(data.examples_per_class().tolist(), data.image_size)
+    return entries
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.seeds < 2:
+            raise ValueError(f"--seeds {args.seeds} is invalid; expected >= 2 (confidence intervals need them)")
+        if args.results is not None and not args.results.is_dir():
+            raise ValueError(f"--results {str(args.results)!r} is not a folder; expected a searches' results folder")
+        if args.targets and not all(0 < t <= 1 for t in args.targets):
+            raise ValueError(f"--targets {args.targets} are invalid; expected accuracies in (0, 1]")
+        data = load_dataset(DataSpec(args.dataset, args.data_root))
+        entries = collect(args, data)
+    except (DatasetError, ScheduleError, ValueError) as err:
+        return fail(str(err))
+    from tune_growth.study.report import write_study
+
+    print(f"Study on {args.dataset} with {args.model}: {len(entries)} schedules x {args.seeds} seeds:", flush=True)
+    for label, s in entries.items():
+        print(f"  {label:>16}: {s.describe()}", flush=True)
+    print(write_study(entries, data, args), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

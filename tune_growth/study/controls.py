@@ -1,0 +1,48 @@
+"""The fair controls, derived from the schedules under test (pure functions of a Schedule)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tune_growth.lr_schedule import LRPolicy
+from tune_growth.schedule import Schedule, Stage
+
+
+def same_budget(s: Schedule, budget_epochs: float, batch_size: int) -> Schedule:
+    """`s` with the study's common budget and batch size."""
+    return replace(s, budget_epochs=budget_epochs, batch_size=batch_size)
+
+
+def random_order(s: Schedule) -> Schedule:
+    """The random-order growing set: the same stages (classes, counts, sizes, shares) with the
+    examples drawn at random (Wu, Dyer & Neyshabur 2021)."""
+    return replace(s, selection="random", hypothesis="random_growing")
+
+
+def class_order_of(s: Schedule) -> list[int]:
+    """The order classes join in: each stage's new classes (sorted), stage by stage."""
+    order: list[int] = []
+    for stage in s.stages:
+        order += sorted(set(stage.classes) - set(order))
+    return order + sorted(set(range(s.num_classes)) - set(order))
+
+
+def anti_curriculum(s: Schedule) -> Schedule | None:
+    """The curriculum reversed: classes join in the reverse order (most similar first, when the
+    stages grow the class set), and the iconic example ranking reversed. None when the schedule
+    has neither order to reverse."""
+    grows_classes = any(len(st.classes) < s.num_classes for st in s.stages)
+    if not grows_classes and s.selection not in ("iconic", "anti_iconic"):
+        return None
+    stages = s.stages
+    if grows_classes:
+        reverse = class_order_of(s)[::-1]
+        stages = tuple(Stage(tuple(sorted(reverse[: len(st.classes)])), st.per_class, st.image_size, st.share)
+                       for st in s.stages)
+    selection = {"iconic": "anti_iconic", "anti_iconic": "iconic"}.get(s.selection, s.selection)
+    return replace(s, stages=stages, selection=selection, hypothesis=f"anti_{s.hypothesis}")
+
+
+def budgeted(baseline: Schedule) -> Schedule:
+    """The baseline with linear decay to zero over the budget (budgeted training, Li et al. 2020)."""
+    return replace(baseline, lr_policy=LRPolicy("linear"), hypothesis="budgeted")

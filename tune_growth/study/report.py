@@ -1,0 +1,49 @@
+"""Run the study on Ray and write its tables, plots and page."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+
+import ray
+
+from tune_growth.data import ImageDataset
+from tune_growth.io import atomic_write_parquet, atomic_write_text
+from tune_growth.report import render_html, save_figures
+from tune_growth.schedule import Schedule
+from tune_growth.study.effects import accuracy_figure, curves_figure, effects_table, markdown, speedup_figure
+from tune_growth.study.run import default_targets, run_all, runs_table
+from tune_growth.trainer import RunConfig
+from tune_growth.trial import dataset_payload
+
+
+def write_study(entries: dict[str, Schedule], data: ImageDataset, args) -> str:
+    """Run every schedule over the seeds; write the outputs; return the Markdown verdicts."""
+    if not ray.is_initialized():
+        address = args.address or os.environ.get("RAY_ADDRESS")
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 **({} if address else {"num_cpus": args.num_cpus or os.cpu_count()}))
+    config = asdict(RunConfig(model=args.model, width=args.width, device="auto", evals=args.evals))
+    results = run_all(entries, dataset_payload(data), config, args.seeds)
+    targets = args.targets or default_targets(results)
+    runs = runs_table(results, entries, targets)
+    effects = effects_table(runs, targets)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_parquet(out / "runs.parquet", runs)
+    atomic_write_parquet(out / "effects.parquet", effects)
+    table = markdown(effects, runs)
+    atomic_write_text(out / "study.md", f"# Study: {args.dataset}, {args.model}, {args.seeds} seeds\n\n"
+                                        f"Targets: {', '.join(f'{t:.2%}' for t in targets)}.\n\n{table}")
+    figs = {"study_accuracy": (accuracy_figure(runs), "Final accuracy per schedule at the same budget."),
+            "study_speedup": (speedup_figure(effects), "Compute saved to reach each target, against the baseline."),
+            "study_curves": (curves_figure(runs), "Mean accuracy against compute (dashed: controls).")}
+    if "random_growing" in set(runs["label"]):
+        figs["study_speedup_random"] = (speedup_figure(effects, "random_growing"),
+                                        "Compute saved against the random-order growing set.")
+    images = save_figures(figs, out)
+    summary = effects[["label", "reference", "measure", "target", "estimate", "low", "high", "verdict"]]
+    page = render_html(f"tune_growth study: {args.dataset}, {args.model}", summary, images, "Effects with 95% CIs",
+                       f"{args.seeds} seeds per schedule; targets {', '.join(f'{t:.2%}' for t in targets)}.")
+    atomic_write_text(out / "study.html", page)
+    return table + f"\nwrote {out / 'runs.parquet'}, {out / 'effects.parquet'}, {out / 'study.md'}, {out / 'study.html'}"
