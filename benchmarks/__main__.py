@@ -10,6 +10,11 @@ BENCHMARKS = {
     "pipeline": "benchmarks.pipeline",
     "hypotheses": "benchmarks.hypotheses",
     "utilization": "benchmarks.utilization",
+    "loop": "benchmarks.loop",
+    "precision": "benchmarks.precision",
+    "search_efficiency": "benchmarks.search_efficiency",
+    "time_to_accuracy": "benchmarks.time_to_accuracy",
+    "memory": "benchmarks.memory",
 }
 
 

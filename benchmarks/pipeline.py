@@ -55,6 +55,18 @@ class _PILImages(VisionDataset):
         return self.transform(Image.fromarray(self.x[i])), self.y[i]
 
 
+def make_loaders(data, batch_size: int) -> dict:
+    """The torchvision baselines: (kind, workers) -> DataLoader, kind "pil" (the standard form)
+    or "tensor" (uint8 tensors, no PIL), with the same pad-crop and normalization per example."""
+    per_example = [v2.RandomCrop(data.image_size, padding=2, padding_mode="reflect"),
+                   v2.ToDtype(torch.float32, scale=True), v2.Normalize(data.mean, data.std)]
+    cpu_x, cpu_y = data.train_x.cpu(), data.train_y.cpu()
+    datasets = {"pil": _PILImages(cpu_x, cpu_y, v2.Compose([v2.ToImage(), *per_example])),
+                "tensor": _TensorImages(cpu_x, cpu_y, v2.Compose(per_example))}
+    return {(kind, w): DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=w, persistent_workers=w > 0)
+            for kind, ds in datasets.items() for w in (0, 2)}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks pipeline", description=__doc__)
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per variant (median taken)")
@@ -87,14 +99,7 @@ def main(argv: list[str] | None = None) -> None:
 
     premade = [(b.x.clone(), b.y.clone()) for b in iterate_batches(
         data.train_x, data.train_y, stream, aug, bs, n_batches, size)]
-    mean, std = data.mean, data.std
-    per_example = [v2.RandomCrop(size, padding=2, padding_mode="reflect"),
-                   v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
-    cpu_x, cpu_y = data.train_x.cpu(), data.train_y.cpu()
-    datasets = {"pil": _PILImages(cpu_x, cpu_y, v2.Compose([v2.ToImage(), *per_example])),
-                "tensor": _TensorImages(cpu_x, cpu_y, v2.Compose(per_example))}
-    loaders = {(kind, w): DataLoader(ds, batch_size=bs, shuffle=True, num_workers=w,
-                                     persistent_workers=w > 0) for kind, ds in datasets.items() for w in (0, 2)}
+    loaders = make_loaders(data, bs)
 
     def run_loader(kind: str, workers: int) -> None:
         for x, y in loaders[kind, workers]:

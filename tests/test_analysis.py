@@ -1,7 +1,6 @@
 """Analysis on the results of real (tiny) searches: plots, the HTML report in headless Chromium,
 the notebooks executed, and the Parquet files read alike by pandas, pyarrow and DuckDB."""
 
-import os
 import shutil
 from pathlib import Path
 

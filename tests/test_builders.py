@@ -5,7 +5,7 @@ import pytest
 
 from tune_growth.builders import HYPOTHESES, build_schedule, class_counts, image_sizes, per_class_counts, stage_shares
 from tune_growth.data import load_dataset
-from tune_growth.schedule import Schedule, ScheduleError
+from tune_growth.schedule import Schedule
 from tune_growth.selection import class_order, rank_examples, stage_indices
 
 

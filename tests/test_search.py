@@ -15,6 +15,7 @@ import pytest
 import torch
 from ray import tune
 
+from scripts import run_json_script
 from tune_growth.data import load_dataset
 from tune_growth.results import searcher_state
 from tune_growth.schedule import Schedule
@@ -179,10 +180,7 @@ TWO_NODES = textwrap.dedent('''
 
 @pytest.mark.slow
 def test_a_two_node_cluster_runs_trials_on_both_nodes(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", TWO_NODES, str(tmp_path)], capture_output=True, text=True,
-                          timeout=400, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_json_script(TWO_NODES, tmp_path)
     assert out["cluster_nodes"] == 2 and len(out["nodes"]) == 2  # trials ran on the head and the worker
     assert len(out["statuses"]) == 4 and set(out["statuses"]) <= STATUSES
 

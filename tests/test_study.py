@@ -57,6 +57,18 @@ def test_a_tiny_study_end_to_end(ray_session, mnist, tmp_path, capsys):
     assert "| h1: " in (out / "study.md").read_text() and "| h1: " in printed
 
 
+def test_no_budgeted_duplicate_when_the_baseline_already_decays_linearly(mnist, tmp_path):
+    from types import SimpleNamespace
+    from tune_growth.study.__main__ import collect
+    base = build_schedule({"hypothesis": "baseline", "lr_policy": "linear", "budget_epochs": 1.0}, mnist)
+    path = tmp_path / "base.json"
+    path.write_text(base.to_json())
+    args = SimpleNamespace(results=None, schedule=[path], budget=None, no_controls=False)
+    assert "budgeted" not in collect(args, mnist)
+    path.write_text(build_schedule({"hypothesis": "baseline", "budget_epochs": 1.0}, mnist).to_json())
+    assert collect(args, mnist)["budgeted"].lr_policy.name == "linear"
+
+
 @pytest.mark.parametrize("args, message", [
     ([], "nothing to study"),
     (["--seeds", "1", "--schedule", "x.json"], "--seeds 1 is invalid"),

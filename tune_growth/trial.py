@@ -10,6 +10,7 @@ every `checkpoint_every` records and at the end; a restarted trial resumes from
 from __future__ import annotations
 
 import json
+import resource
 import tempfile
 import time
 import warnings
@@ -43,6 +44,18 @@ def dataset_from_payload(payload: dict[str, Any]) -> ImageDataset:
     return ImageDataset(payload["name"], tensors["train_x"], tensors["train_y"], tensors["test_x"],
                         tensors["test_y"], tuple(payload["classes"]), tuple(payload["mean"]),
                         tuple(payload["std"]), payload["hierarchy"])
+
+
+def memory_mb() -> dict:
+    """This process's proportional (PSS) and private (USS) resident memory in MiB, from Linux's
+    smaps_rollup: shared pages (the object store's dataset) count in PSS split among the
+    processes mapping them, and not at all in USS. {} where unavailable."""
+    try:
+        fields = dict(line.split(":", 1) for line in open("/proc/self/smaps_rollup").read().splitlines()[1:])
+    except OSError:
+        return {}
+    kib = {k.strip(): int(v.split()[0]) for k, v in fields.items()}
+    return {"pss_mb": kib.get("Pss", 0) / 1024, "uss_mb": (kib.get("Private_Clean", 0) + kib.get("Private_Dirty", 0)) / 1024}
 
 
 def schedule_params(config: dict) -> dict:
@@ -84,7 +97,8 @@ def run_trial(config: dict, dataset: dict, run: dict) -> None:
         metrics = {**record, "budget_used": record["compute"] / full,
                    "full_problem_share": trainer.full_problem_share(record["examples"]), "hypothesis": schedule.hypothesis,
                    "schedule": schedule.describe(), "max_lr": trainer.max_lr, "node_id": node_id,
-                   "started_at": started_at, "reported_at": time.time()}
+                   "started_at": started_at, "reported_at": time.time(),
+                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **memory_mb()}
         if first:  # once per attempt, for the Parquet export
             metrics["schedule_json"], first = schedule.to_json(), False
             if trainer.lr_finder is not None:

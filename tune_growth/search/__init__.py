@@ -1,2 +1,2 @@
-"""The search: Ray Tune + Optuna (TPE) + ASHA over stage schedules. Only this package and
+"""The search: Ray Tune + Optuna (TPE) + ASHA over stage schedules. Only this package, study/ and
 tune_growth.trial import Ray."""

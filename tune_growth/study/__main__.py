@@ -79,7 +79,10 @@ def collect(args, data: ImageDataset) -> dict[str, Schedule]:
             anti = anti_curriculum(s) if label not in CONTROL_LABELS else None
             if anti is not None:
                 entries[f"anti_{label}"] = anti
-        entries["budgeted"] = budgeted(entries["baseline"])
+        if entries["baseline"].lr_policy.name != "linear":
+            entries["budgeted"] = budgeted(entries["baseline"])
+        else:  # the tuned baseline already decays linearly to zero: it *is* the budgeted baseline
+            print("note: the baseline already uses linear decay to zero; no separate budgeted control", file=sys.stderr)
     for s in entries.values():
         s.check_dataset(data.examples_per_class().tolist(), data.image_size)
     return entries

@@ -1,0 +1,42 @@
+"""A tiny smoke of every benchmark from the one entry point: each prints its JSON line. No timing
+is asserted here; the figures live in the README."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.__main__ import BENCHMARKS
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {
+    "pipeline": ["--repeats", "1"],
+    "hypotheses": ["--budget", "1", "--seeds", "1"],
+    "utilization": ["--trials", "8", "--budget", "0.5"],
+    "loop": ["--repeats", "1", "--no-cifar"],
+    "precision": ["--models", "lenet5", "--budget", "0.5", "--seeds", "1"],
+    "search_efficiency": ["--trials", "4", "--budget", "0.5", "--seeds", "1"],
+    "time_to_accuracy": ["--seeds", "1", "--no-cifar"],
+    "memory": ["--examples", "2000", "--trials", "2"],
+}
+
+
+def test_every_benchmark_has_a_smoke_case():
+    assert set(TINY) == set(BENCHMARKS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(BENCHMARKS))
+def test_benchmark_prints_one_json_line(name):
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", name, *TINY[name]], capture_output=True, text=True,
+                          timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert line["benchmark"] == name and "context" in line
+
+
+def test_unknown_benchmark_exits_2():
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "nope"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and "unknown benchmark 'nope'" in proc.stderr
