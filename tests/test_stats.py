@@ -33,6 +33,15 @@ def test_a_clear_speedup_and_a_slowdown():
     assert slow.high < 0 and speed_verdict(slow, 0.97, "compute", 5, 5).startswith("slower: reaches 97.0% with 50% more")
 
 
+def test_a_target_missed_by_some_or_all_seeds_never_counts_as_sooner():
+    cheap = speedup(np.full(5, 100.0) + RNG.standard_normal(5), np.full(5, 80.0) + RNG.standard_normal(5))
+    assert cheap.detectable and cheap.estimate > 0  # censored costs alone would say "sooner"
+    assert speed_verdict(cheap, 0.97, "compute", 0, 5) == "never reached 97.0% (0/5 seeds)"
+    assert speed_verdict(cheap, 0.97, "compute", 3, 5) == "inconclusive: only 3/5 seeds reached 97.0%"
+    slow = speedup(np.full(5, 100.0) + RNG.standard_normal(5), np.full(5, 150.0) + RNG.standard_normal(5))
+    assert speed_verdict(slow, 0.97, "compute", 3, 5).startswith("slower")  # censoring only hides more slowness
+
+
 def test_censored_seeds_are_reported():
     effect = speedup(np.array([10.0, 11, 9, 10]), np.array([10.0, 10, 11, 9.5]))
     text = speed_verdict(effect, 0.98, "seconds", 3, 4)

@@ -55,6 +55,10 @@ def test_a_tiny_study_end_to_end(ray_session, mnist, tmp_path, capsys):
     page = (out / "study.html").read_text()
     assert page.count("<img") == 4 and "Effects with 95% CIs" in page
     assert "| h1: " in (out / "study.md").read_text() and "| h1: " in printed
+    before = pd.read_parquet(out / "effects.parquet")
+    (out / "effects.parquet").unlink()
+    assert main(["--reanalyse", str(out)]) == 0  # the same effects again, from runs.parquet alone
+    pd.testing.assert_frame_equal(before, pd.read_parquet(out / "effects.parquet"))
 
 
 def test_no_budgeted_duplicate_when_the_baseline_already_decays_linearly(mnist, tmp_path):

@@ -36,6 +36,7 @@ def parser() -> OneLineParser:
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
     p.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
     p.add_argument("--no-controls", action="store_true", help="only the given schedules and the baseline")
+    p.add_argument("--reanalyse", type=Path, help="recompute effects and outputs of an earlier study folder (no runs)")
     return p
 
 
@@ -90,6 +91,12 @@ def collect(args, data: ImageDataset) -> dict[str, Schedule]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.reanalyse is not None:
+        if not (args.reanalyse / "runs.parquet").is_file():
+            return fail(f"--reanalyse {str(args.reanalyse)!r} has no runs.parquet; expected an earlier study's folder")
+        from tune_growth.study.report import reanalyse
+        print(reanalyse(args.reanalyse))
+        return 0
     try:
         if args.seeds < 2:
             raise ValueError(f"--seeds {args.seeds} is invalid; expected >= 2 (confidence intervals need them)")

@@ -49,6 +49,35 @@ def markdown(effects: pd.DataFrame, runs: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def compact_markdown(effects: pd.DataFrame, runs: pd.DataFrame) -> str:
+    """One row per schedule: mean final accuracy, then against the baseline and against the
+    random-order control, the accuracy effect and the compute saved to the highest target."""
+    top = effects["target"].dropna().max()
+    def cell(label, ref, measure):
+        rows = effects[(effects["label"] == label) & (effects["reference"] == ref) & effects["measure"].str.startswith(measure)]
+        if measure == "compute":
+            rows = rows[rows["target"] == top]
+        if rows.empty:
+            return "—"
+        r = rows.iloc[0]
+        if r["verdict"].startswith(("never reached", "inconclusive")):
+            return r["verdict"]  # censored costs would mislead: say what happened instead
+        scale, unit = (1, " pts") if measure == "final" else (100, "%")
+        mark = "" if r["low"] > 0 or r["high"] < 0 else " (n.s.)"
+        reached = f" ({r['verdict'].rsplit('(', 1)[-1]}" if r["verdict"].endswith("seeds reached it)") else ""
+        return f"{scale * r['estimate']:+.2f}{unit} [{scale * r['low']:+.2f}, {scale * r['high']:+.2f}]{mark}{reached}"
+    lines = [f"| schedule | mean final acc | vs baseline: accuracy | vs baseline: compute saved to {top:.2%} "
+             f"| vs random order: accuracy | vs random order: compute saved to {top:.2%} |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    means = runs.groupby("label")["final_test_acc"].mean().sort_values(ascending=False)
+    for label, acc in means.items():
+        described = runs.loc[runs["label"] == label, "schedule"].iloc[0]
+        lines.append(f"| {label}: {described} | {acc:.4f} | {cell(label, 'baseline', 'final')} | "
+                     f"{cell(label, 'baseline', 'compute')} | {cell(label, 'random_growing', 'final')} | "
+                     f"{cell(label, 'random_growing', 'compute')} |")
+    return "\n".join(lines) + "\n"
+
+
 def accuracy_figure(runs: pd.DataFrame) -> Figure:
     """Final accuracy per schedule: every seed, and the mean with a 95% bootstrap interval."""
     labels = runs.groupby("label")["final_test_acc"].mean().sort_values().index.tolist()

@@ -61,9 +61,15 @@ def accuracy_verdict(effect: Effect) -> str:
 
 
 def speed_verdict(effect: Effect, target: float, unit: str, reached: int, seeds: int) -> str:
-    """e.g. 'reaches 97.5% 23% sooner in compute [12%, 31%]'."""
+    """e.g. 'reaches 97.5% 23% sooner in compute [12%, 31%]'. A seed that missed the target is
+    counted at its full budget, which understates its true cost: so "sooner" is claimed only when
+    every seed reached the target ("slower" stays valid: the truth is slower still)."""
     tail = "" if reached == seeds else f" ({reached}/{seeds} seeds reached it)"
     interval = f"[{100 * effect.low:+.0f}%, {100 * effect.high:+.0f}%]"
+    if reached == 0:
+        return f"never reached {target:.1%} (0/{seeds} seeds)"
+    if effect.detectable and effect.estimate > 0 and reached < seeds:
+        return f"inconclusive: only {reached}/{seeds} seeds reached {target:.1%}"
     if not effect.detectable:
         return f"no detectable difference in {unit} to {target:.1%} {interval}{tail}"
     if effect.estimate > 0:
