@@ -12,7 +12,8 @@ config_json, param_<name> for each config key, schedule_json, schedule (describe
 (completed, stopped, diverged, errored, running), final_test_acc, best_test_acc, final_test_loss,
 budget_used, examples, compute, wall_seconds, time_total_s, max_lr, n_records, node_id, started_at and
 ended_at (unix seconds of the trial's start and last report), peak_rss_mb (the trial process's peak
-resident memory), pss_mb and uss_mb (its proportional and private memory at the last report), error, and for each
+resident memory), pss_mb, uss_mb and anon_mb (its proportional, private and anonymous memory at the last report),
+error, and for each
 target accuracy T: examples_to_T, compute_to_T, seconds_to_T (null when never reached).
 """
 
@@ -149,7 +150,7 @@ def read_experiment(exp_dir: str | Path, targets=TARGETS) -> tuple[pd.DataFrame,
                "time_total_s": last.get("time_total_s"), "max_lr": last.get("max_lr"), "n_records": len(records),
                "node_id": last.get("node_id"), "started_at": records[0].get("started_at") if records else None,
                "ended_at": last.get("reported_at"), "peak_rss_mb": max((r.get("peak_rss_mb", 0) for r in records), default=None),
-               "pss_mb": last.get("pss_mb"), "uss_mb": last.get("uss_mb"),
+               "pss_mb": last.get("pss_mb"), "uss_mb": last.get("uss_mb"), "anon_mb": last.get("anon_mb"),
                "error": error, "order": order.get(trial_id, len(order)),
                "started": min((r.get("timestamp", 0) for r in records), default=None)}
         for t in targets:

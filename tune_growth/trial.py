@@ -47,15 +47,17 @@ def dataset_from_payload(payload: dict[str, Any]) -> ImageDataset:
 
 
 def memory_mb() -> dict:
-    """This process's proportional (PSS) and private (USS) resident memory in MiB, from Linux's
-    smaps_rollup: shared pages (the object store's dataset) count in PSS split among the
-    processes mapping them, and not at all in USS. {} where unavailable."""
+    """This process's proportional (PSS), private (USS) and anonymous resident memory in MiB, from
+    Linux's smaps_rollup. The object store's dataset is shared memory: a copy of it would show as
+    anonymous memory, a mapping of it does not (USS may count shared pages no other process maps
+    at that moment). {} where unavailable."""
     try:
         fields = dict(line.split(":", 1) for line in open("/proc/self/smaps_rollup").read().splitlines()[1:])
     except OSError:
         return {}
     kib = {k.strip(): int(v.split()[0]) for k, v in fields.items()}
-    return {"pss_mb": kib.get("Pss", 0) / 1024, "uss_mb": (kib.get("Private_Clean", 0) + kib.get("Private_Dirty", 0)) / 1024}
+    return {"pss_mb": kib.get("Pss", 0) / 1024, "uss_mb": (kib.get("Private_Clean", 0) + kib.get("Private_Dirty", 0)) / 1024,
+            "anon_mb": kib.get("Anonymous", 0) / 1024}
 
 
 def schedule_params(config: dict) -> dict:
