@@ -27,6 +27,11 @@ bench: $(STAMP)
 	$(PY) -m benchmarks pipeline
 	$(PY) -m benchmarks hypotheses
 	$(PY) -m benchmarks utilization
+	$(PY) -m benchmarks loop
+	$(PY) -m benchmarks precision
+	$(PY) -m benchmarks time_to_accuracy
+	$(PY) -m benchmarks memory
+	$(PY) -m benchmarks search_efficiency
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -18,7 +18,8 @@ from benchmarks.common import emit
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks memory", description=__doc__.splitlines()[0])
-    p.add_argument("--examples", type=int, default=50_000, help="training examples of the synthetic dataset")
+    p.add_argument("--examples", type=int, default=50_000,
+                   help="training examples of the large synthetic dataset (the small one has 1/25 of them, >= 200)")
     p.add_argument("--trials", type=int, default=8, help="trials in the search")
     args = p.parse_args(argv)
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
                 "trial_peak_rss_mb_max": round(float(trials["peak_rss_mb"].max()), 1),
                 "driver_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
-    small, large = search(2000), search(args.examples)
+    small, large = search(max(200, args.examples // 25)), search(args.examples)
     growth = large["trial_anon_mb_max"] - small["trial_anon_mb_max"]
     emit("memory", {"trials": args.trials, "small": small, "large": large,
                     "dataset_growth_mb": round(large["dataset_mb"] - small["dataset_mb"], 1),

@@ -19,7 +19,7 @@ TINY = {
     "precision": ["--models", "lenet5", "--budget", "0.5", "--seeds", "1"],
     "search_efficiency": ["--trials", "4", "--budget", "0.5", "--seeds", "1"],
     "time_to_accuracy": ["--seeds", "1", "--no-cifar"],
-    "memory": ["--examples", "2000", "--trials", "2"],
+    "memory": ["--examples", "10000", "--trials", "2"],
 }
 
 
