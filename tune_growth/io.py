@@ -1,31 +1,34 @@
-"""Atomic file writes: a reader (or a killed writer) never sees a half-written file."""
+"""Atomic file writes: a reader (or a killed writer) never sees a half-written file. One
+mechanism (write beside the target, then rename over it) for text, Parquet and tensor files."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
-import pandas as pd
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call `write(tmp)` on a temporary file beside `path`, then rename it over `path` (atomic on
+    POSIX). A write killed half-way leaves the previous file whole and at most a hidden .tmp file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    write(tmp)
+    os.replace(tmp, path)
+    return path
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write `text` to a temporary file beside `path`, fsync it, then rename it over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
+    """Write `text` atomically (fsynced before the rename)."""
+    def write(tmp: Path) -> None:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+    return atomic_write(path, write)
 
 
-def atomic_write_parquet(path: str | os.PathLike, frame: pd.DataFrame) -> Path:
-    """Write a DataFrame as Parquet (pyarrow) through a temporary file and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    frame.to_parquet(tmp, engine="pyarrow", index=False)
-    os.replace(tmp, path)
-    return path
+def atomic_write_parquet(path: str | os.PathLike, frame) -> Path:
+    """Write a pandas DataFrame as Parquet (pyarrow) atomically."""
+    return atomic_write(path, lambda tmp: frame.to_parquet(tmp, engine="pyarrow", index=False))

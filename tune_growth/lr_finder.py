@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from filelock import FileLock
 
+from tune_growth.io import atomic_write_text
+
 SUGGESTIONS = ("valley", "steep", "minimum")
 
 
@@ -115,7 +117,5 @@ def cached_range_test(key: dict, run: Callable[[], tuple[list[float], list[float
             raise RuntimeError(f"LR range test for {key} diverged after {len(lrs)} steps; expected >= 10 "
                                "(lower start_lr or check the data)")
         result = {"key": key, "lrs": lrs, "losses": losses, "suggestions": suggest(lrs, losses)}
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(result))
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(result))
         return result

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import zipfile
 from pathlib import Path
@@ -13,6 +12,7 @@ import torch
 from tqdm.auto import tqdm
 
 from tune_growth.data.base import DataSpec, DatasetError, ImageDataset, from_arrays
+from tune_growth.io import atomic_write
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 # Readable names for Imagenette's WordNet folder names; unknown folders keep their own name.
@@ -85,10 +85,7 @@ def load_imagenette(spec: DataSpec) -> ImageDataset:
         blob = {"fingerprint": f"{CACHE_VERSION}:{digest.hexdigest()}",
                 "train_x": torch.from_numpy(_decode(train_files, size, "decode train")),
                 "test_x": torch.from_numpy(_decode(test_files, size, "decode val"))}
-        cache.parent.mkdir(exist_ok=True)
-        tmp = cache.with_suffix(f".tmp{os.getpid()}")
-        torch.save(blob, tmp)
-        os.replace(tmp, cache)  # atomic: a killed decode never leaves a half-written cache
+        atomic_write(cache, lambda tmp: torch.save(blob, tmp))  # a killed decode leaves no half cache
     names = tuple(IMAGENETTE_NAMES.get(c, c) for c in classes)
     return from_arrays("imagenette", blob["train_x"].numpy(), np.asarray(train_y),
                        blob["test_x"].numpy(), np.asarray(test_y), names, source=root)
