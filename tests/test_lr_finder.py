@@ -25,6 +25,12 @@ def test_steep_finds_the_steepest_descent():
     assert steep(LRS, losses) == pytest.approx(1e-2, rel=0.13)  # within one grid step
 
 
+def test_steep_ignores_noise_on_the_flat_start():
+    losses = [synthetic(np.log10(lr)) for lr in LRS]
+    losses[5], losses[6] = losses[4] + 0.3, losses[4] - 0.05  # a wiggle steeper than the real descent
+    assert steep(LRS, losses) == pytest.approx(1e-2, rel=0.13)
+
+
 def test_minimum_is_a_tenth_of_the_lowest_point():
     losses = [synthetic(np.log10(lr)) for lr in LRS]
     assert minimum(LRS, losses) == pytest.approx(LRS[int(np.argmin(losses))] / 10)

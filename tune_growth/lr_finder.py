@@ -42,10 +42,22 @@ def valley(lrs: Sequence[float], losses: Sequence[float]) -> float:
     return float(lrs[max_start + int(sections) + int(sections / 2)])
 
 
-def steep(lrs: Sequence[float], losses: Sequence[float]) -> float:
-    """The LR where the loss falls fastest per unit of log LR."""
-    grads = np.diff(np.asarray(losses)) / np.diff(np.log(np.asarray(lrs)))
-    return float(lrs[int(np.argmin(grads))])
+def steep(lrs: Sequence[float], losses: Sequence[float], plateau: float = 0.2) -> float:
+    """The LR where the loss falls fastest per unit of log LR, within the main descent: from the
+    last point before the minimum still within `plateau` of the total fall below the start, to the
+    minimum. Without that window, noise on the flat start won: on xresnet18 (CIFAR-10 subset,
+    seed 2) a wiggle at 5e-7 out-sloped the real descent (1e-3..0.1) and the run trained at 1e-6
+    (25% accuracy). On the 50 lenet5/resnet9/xresnet18 curves cached before, the window changes
+    no suggestion."""
+    y, lr = np.asarray(losses, dtype=float), np.asarray(lrs, dtype=float)
+    grads = np.diff(y) / np.diff(np.log(lr))
+    low, start = int(np.argmin(y)), 0
+    fall = y[0] - y[low]
+    if fall > 0:
+        above = np.flatnonzero(y[:low] >= y[0] - plateau * fall)
+        start = int(above[-1]) if len(above) else 0
+    end = max(low, start + 1)
+    return float(lr[start + int(np.argmin(grads[start:end]))])
 
 
 def minimum(lrs: Sequence[float], losses: Sequence[float]) -> float:
