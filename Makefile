@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(PY) -m benchmarks time_to_accuracy
 	$(PY) -m benchmarks memory
 	$(PY) -m benchmarks search_efficiency
+	$(PY) -m benchmarks precompute
+	$(PY) -m benchmarks finetune
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -15,6 +15,8 @@ BENCHMARKS = {
     "search_efficiency": "benchmarks.search_efficiency",
     "time_to_accuracy": "benchmarks.time_to_accuracy",
     "memory": "benchmarks.memory",
+    "precompute": "benchmarks.precompute",
+    "finetune": "benchmarks.finetune",
 }
 
 

@@ -20,6 +20,8 @@ TINY = {
     "search_efficiency": ["--trials", "4", "--budget", "0.5", "--seeds", "1"],
     "time_to_accuracy": ["--seeds", "1", "--no-cifar"],
     "memory": ["--examples", "10000", "--trials", "2"],
+    "precompute": ["--no-cifar", "--width", "0.25", "--epochs", "0.25", "--repeats", "1"],
+    "finetune": ["--no-cifar", "--width", "0.25", "--pretrain-epochs", "0.5", "--budget", "3", "--seeds", "1"],
 }
 
 

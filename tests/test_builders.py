@@ -19,7 +19,7 @@ def test_every_hypothesis_builds_a_valid_round_tripping_schedule(name, mnist):
     s = build_schedule({"hypothesis": name, "stages": 4}, mnist)
     axes, fixed = HYPOTHESES[name]
     assert s.hypothesis == name and Schedule.from_json(s.to_json()) == s
-    assert len(s.stages) == (4 if axes else 1)
+    assert len(s.stages) == (3 if "finetune" in axes else 4 if axes else 1)  # the recipe has its own stages
     assert abs(sum(st.share for st in s.stages) - 1) < 1e-9
     last = s.stages[-1]  # every schedule ends on the full problem
     assert last.classes == tuple(range(10)) and last.per_class is None and last.image_size == 28
@@ -33,6 +33,8 @@ def test_every_hypothesis_builds_a_valid_round_tripping_schedule(name, mnist):
     if "h3" in axes:
         sizes = [st.image_size for st in s.stages]
         assert sizes == sorted(sizes) and sizes[0] == 16 and all(z % 4 == 0 for z in sizes)
+    if "finetune" in axes:
+        assert [st.freeze_to for st in s.stages] == [-1, -1, 0] and s.stages[-1].max_lr == "find"
     if not axes:
         assert s.describe() == "1 stage: all@28px 100%"
     if name == "budgeted":

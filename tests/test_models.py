@@ -23,7 +23,7 @@ def test_every_model_forward_backward(name, channels, size):
 
 def test_lenet5_keeps_the_classic_feature_map_at_28px():
     model = build_model("lenet5", 1, 10)
-    features = model[:9](torch.zeros(2, 1, 28, 28))  # up to conv2's ReLU
+    features = model.body(torch.zeros(2, 1, 28, 28))  # up to conv2's ReLU
     assert features.shape == (2, 16, 5, 5)
 
 

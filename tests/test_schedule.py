@@ -28,6 +28,19 @@ def test_json_round_trip_is_exact():
     assert isinstance(again.stages[0].classes, tuple) and isinstance(again.lr_policy.moms, tuple)
 
 
+def test_fine_tuning_stages_round_trip_and_older_json_still_loads():
+    head = Stage(ALL, None, 28, 0.1, freeze_to=-1, augment=False, lr_policy=LRPolicy("onecycle", pct_start=0.5))
+    rest = Stage(ALL, None, 28, 0.9, lr_ratio=0.01, lr_policy=LRPolicy("sgdr", cycles=3), max_lr="find", lr_mult=0.5)
+    s = Schedule((head, rest), 10, hypothesis="finetune")
+    again = Schedule.from_json(s.to_json())
+    assert again == s and again.to_json() == s.to_json()
+    assert s.describe() == ("2 stages: all@28px 10% [head only, no aug, onecycle] → "
+                            "all@28px 90% [lr 1/100..1, sgdr, lr find, lr x0.5]")
+    plain = three_stage()  # without fine-tuning fields the JSON is what it was before they existed
+    assert all(set(st) == {"classes", "per_class", "image_size", "share"} for st in plain.to_dict()["stages"])
+    assert Schedule.from_json(plain.to_json()) == plain
+
+
 def test_stage_examples_follow_shares_and_sum_to_budget():
     s = three_stage(budget_epochs=2.0)
     counts = s.stage_examples(4000)
@@ -54,6 +67,12 @@ BAD = {
     "bad optimizer": (lambda: Schedule((_stage(),), 10, optimizer="lion"), "optimizer='lion'"),
     "bad selection": (lambda: Schedule((_stage(),), 10, selection="best"), "selection='best'"),
     "bad policy": (lambda: LRPolicy("cosine"), "lr policy 'cosine'"),
+    "fractional freeze": (lambda: Schedule((_stage(freeze_to=1.5),), 10), "freeze_to=1.5"),
+    "lr ratio above 1": (lambda: Schedule((_stage(lr_ratio=3.0),), 10), "lr_ratio=3.0"),
+    "augment not a bool": (lambda: Schedule((_stage(augment="yes"),), 10), "augment='yes'"),
+    "stage policy not a policy": (lambda: Schedule((_stage(lr_policy="sgdr"),), 10), "lr_policy='sgdr'"),
+    "stage lr": (lambda: Schedule((_stage(max_lr=-0.1),), 10), "stage 0 max_lr=-0.1"),
+    "stage lr mult": (lambda: Schedule((_stage(lr_mult=0),), 10), "stage 0 lr_mult=0"),
 }
 
 

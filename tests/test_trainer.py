@@ -141,7 +141,7 @@ def test_a_class_subset_stage_trains_only_its_classes_outputs(mnist, tmp_path):
     s = build_schedule({"hypothesis": "h2", "stages": 2, "h2_start": 2, "budget_epochs": 1.0, "batch_size": 128,
                         "max_lr": 0.05, "weight_decay": 0.0}, mnist)
     trainer = Trainer(s, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
-    head = trainer.model[-1]
+    head = trainer.model.head[-1]
     before = head.weight.detach().clone()
     record = next(trainer.run())  # the end of stage 0 (two classes)
     assert record["stage"] == 0 and record["stage_end"]

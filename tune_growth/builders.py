@@ -2,7 +2,8 @@
 
 A hypothesis names the axes that grow over the stages (H1 examples per class, H2 classes,
 H3 image size) and any settings it fixes (the controls). All of them, combinations and the
-baseline included, are the same Schedule object.
+baseline included, are the same Schedule object. So is fastai's fine-tuning recipe ("finetune",
+see finetune_stages): its stages freeze and unfreeze layer groups instead of growing the problem.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ HYPOTHESES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "anti_h1": (("h1",), {"h1_selection": "anti_iconic"}),  # least iconic examples first
     "anti_h2": (("h2",), {"h2_order": "fine_to_coarse"}),  # most similar classes first
     "budgeted": ((), {"lr_policy": "linear"}),  # baseline with linear decay to zero
+    # fastai's recipe: head on precomputed activations -> head with augmentation -> unfreeze
+    "finetune": (("finetune",), {}),
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -47,6 +50,12 @@ DEFAULTS: dict[str, Any] = {
     "lr_policy": "onecycle", "pct_start": 0.25, "cycles": 3, "cycle_mult": 2.0, "warmup": 0.0,
     "weight_decay": 5e-4, "optimizer": "sgd", "label_smoothing": 0.0,
     "crop_pad": 0, "flip": False, "cutout": 0, "mixup_alpha": 0.0, "tta": False, "selection_seed": 0,
+    # fastai's fine-tuning recipe (hypothesis "finetune"); epochs of the full training set
+    "ft_head_epochs": 1.0,      # head only, frozen body, no augmentation: precomputed activations
+    "ft_aug_epochs": 1.0,       # head only with augmentation (SGDR, 1-epoch cycles)
+    "ft_lr_ratio": 1 / 9,       # after unfreezing: first group's LR / the head's (geometric between)
+    "ft_unfreeze_lr_mult": 1.0,  # times the LR finder's suggestion at the unfreeze
+    "ft_cycle_len": 1.0,        # epochs of the first SGDR cycle after unfreezing (then x cycle_mult)
 }
 
 
@@ -106,6 +115,9 @@ def build_schedule(params: Mapping[str, Any], data: ImageDataset) -> Schedule:
         raise ScheduleError(f"h3_start={p['h3_start']!r} is invalid; expected a fraction in (0, 1]")
     if not p["share_growth"] > 0:
         raise ScheduleError(f"share_growth={p['share_growth']!r} is invalid; expected a positive ratio")
+    if "finetune" in axes:
+        stages = finetune_stages(p, data)
+        return _schedule(stages, name, p, data, "random")
     available = int(data.examples_per_class().min())
     order = class_order(data, p["h2_order"], p["selection_seed"]) if "h2" in axes else list(range(data.num_classes))
     n_cls = class_counts(n, data.num_classes, int(p["h2_start"])) if "h2" in axes else [data.num_classes] * n
@@ -113,13 +125,63 @@ def build_schedule(params: Mapping[str, Any], data: ImageDataset) -> Schedule:
     sizes = image_sizes(n, data.image_size, p["h3_start"]) if "h3" in axes else [data.image_size] * n
     shares = stage_shares(n, p["early_share"], p["share_growth"])
     stages = tuple(Stage(tuple(sorted(order[:n_cls[k]])), per_cls[k], sizes[k], shares[k]) for k in range(n))
+    return _schedule(stages, name, p, data, p["h1_selection"] if "h1" in axes else "random")
+
+
+def _schedule(stages: tuple[Stage, ...], name: str, p: Mapping[str, Any], data: ImageDataset,
+              selection: str) -> Schedule:
+    """The stages plus the run-wide settings in `p`, checked against the dataset."""
     policy = LRPolicy(p["lr_policy"], pct_start=p["pct_start"], cycles=int(p["cycles"]),
                       cycle_mult=p["cycle_mult"], warmup=p["warmup"])
     augment = AugmentConfig(int(p["crop_pad"]), bool(p["flip"]), int(p["cutout"]), float(p["mixup_alpha"]))
     max_lr = p["max_lr"] if p["max_lr"] == "find" else float(p["max_lr"])
     schedule = Schedule(stages, data.num_classes, name, float(p["budget_epochs"]), int(p["batch_size"]), policy,
                         max_lr, float(p["lr_mult"]), float(p["weight_decay"]), p["optimizer"],
-                        float(p["label_smoothing"]), augment, bool(p["tta"]),
-                        p["h1_selection"] if "h1" in axes else "random", int(p["selection_seed"]))
+                        float(p["label_smoothing"]), augment, bool(p["tta"]), selection, int(p["selection_seed"]))
     schedule.check_dataset(data.examples_per_class().tolist(), data.image_size)
     return schedule
+
+
+def sgdr_cycles(epochs: float, cycle_len: float, cycle_mult: float) -> int:
+    """How many SGDR cycles of cycle_len, cycle_len*m, ... epochs fit in `epochs` (at least one);
+    the policy then stretches them to fill the stage exactly."""
+    cycles, used = 1, cycle_len
+    while used + cycle_len * cycle_mult ** cycles <= epochs * (1 + 1e-9):
+        used += cycle_len * cycle_mult ** cycles
+        cycles += 1
+    return cycles
+
+
+def finetune_stages(p: Mapping[str, Any], data: ImageDataset) -> tuple[Stage, ...]:
+    """fastai's recipe for a pretrained body (fastai 2018, lessons 1-2) as stages within the budget:
+    1. head only (freeze_to=-1) without augmentation, one-cycle, the schedule's max LR: trains on
+       precomputed activations of the frozen body (`ft_head_epochs`; skipped at 0);
+    2. head only with augmentation, SGDR with 1-epoch cycles (`ft_aug_epochs`; skipped at 0);
+    3. everything unfrozen, LRs from ft_lr_ratio (first group) to 1 (head), a fresh LR range test
+       times ft_unfreeze_lr_mult, SGDR cycles of ft_cycle_len x cycle_mult^k epochs to the end.
+    All stages train every class and example at the dataset's size."""
+    budget, head, aug = float(p["budget_epochs"]), float(p["ft_head_epochs"]), float(p["ft_aug_epochs"])
+    cycle_len, mult, ratio = float(p["ft_cycle_len"]), float(p["cycle_mult"]), float(p["ft_lr_ratio"])
+    if head < 0 or aug < 0 or head + aug >= budget:
+        raise ScheduleError(f"ft_head_epochs={head!r}, ft_aug_epochs={aug!r} are invalid for budget_epochs={budget!r}; "
+                            "expected both >= 0 with a sum below the budget (the rest trains unfrozen)")
+    if not 0 < ratio <= 1:
+        raise ScheduleError(f"ft_lr_ratio={ratio!r} is invalid; expected 0 < ft_lr_ratio <= 1 (first group / head)")
+    if not cycle_len > 0 or mult < 1:
+        raise ScheduleError(f"ft_cycle_len={cycle_len!r}, cycle_mult={mult!r} are invalid; expected "
+                            "ft_cycle_len > 0 epochs and cycle_mult >= 1")
+    if not p["ft_unfreeze_lr_mult"] > 0:
+        raise ScheduleError(f"ft_unfreeze_lr_mult={p['ft_unfreeze_lr_mult']!r} is invalid; expected a positive number")
+    every, size = tuple(range(data.num_classes)), data.image_size
+    stages = []
+    if head > 0:
+        stages.append(Stage(every, None, size, head / budget, freeze_to=-1, augment=False,
+                            lr_policy=LRPolicy("onecycle", pct_start=p["pct_start"])))
+    if aug > 0:
+        stages.append(Stage(every, None, size, aug / budget, freeze_to=-1,
+                            lr_policy=LRPolicy("sgdr", cycles=max(1, round(aug)), cycle_mult=1.0)))
+    unfrozen = budget - head - aug
+    policy = LRPolicy("sgdr", cycles=sgdr_cycles(unfrozen, cycle_len, mult), cycle_mult=mult)
+    stages.append(Stage(every, None, size, 1.0 - sum(s.share for s in stages), lr_ratio=ratio, lr_policy=policy,
+                        max_lr="find", lr_mult=float(p["ft_unfreeze_lr_mult"])))
+    return tuple(stages)

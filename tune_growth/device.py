@@ -7,6 +7,13 @@ fp32 / fp32+channels_last / bf16 autocast / bf16+channels_last:
   mlp 28 px        2.6 /  2.7 /  1.7 /  1.6   -> bf16, NCHW (no convolutions)
   cnn 28 px        779 /  535 /  389 /  270   -> bf16, channels_last
   resnet9 w0.25   477 /  312 /  239 /  161   -> bf16, channels_last (32 px, 3 channels)
+and at batch 128, 32 px, 3 channels, fp32 / bf16 / bf16+channels_last:
+  xresnet18        142 / 151 / 130           -> bf16, channels_last
+  resnet18         123 / 131 / 119           -> bf16, channels_last (torchvision's)
+  xresnet34        245 / 283 / 267           -> fp32, NCHW
+  resnet34         251 / 276 / 251           -> fp32, NCHW (a tie; fp32 is exact)
+  xresnet50        386 / 305 / 266           -> bf16, channels_last (bottlenecks: 1x1 convs)
+  resnet50         411 / 299 / 269           -> bf16, channels_last
 `precision="auto"` picks bf16 on CUDA with bf16 support; on a CPU with native bf16 (AMX or
 AVX512-BF16) it follows CPU_FASTEST; elsewhere fp32. Accuracy under bf16 is checked by the
 precision benchmark.
@@ -27,6 +34,12 @@ CPU_FASTEST: dict[str, tuple[str, bool]] = {
     "mlp": ("bf16", False),
     "cnn": ("bf16", True),
     "resnet9": ("bf16", True),
+    "xresnet18": ("bf16", True),
+    "resnet18": ("bf16", True),
+    "xresnet34": ("fp32", False),
+    "resnet34": ("fp32", False),
+    "xresnet50": ("bf16", True),
+    "resnet50": ("bf16", True),
 }
 
 

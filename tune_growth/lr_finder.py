@@ -78,17 +78,20 @@ def suggest(lrs: Sequence[float], losses: Sequence[float]) -> dict[str, float]:
 
 def range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_of_next_batch: Callable[[], torch.Tensor],
                start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100, beta: float = 0.98,
-               diverge: float = 4.0) -> tuple[list[float], list[float]]:
-    """Run the range test; return (lrs, smoothed losses). Model and optimizer come back unchanged."""
+               diverge: float = 4.0, train_mode: Callable[[], None] | None = None) -> tuple[list[float], list[float]]:
+    """Run the range test; return (lrs, smoothed losses). Model and optimizer come back unchanged.
+    The swept LR is the one with multiplier 1: a parameter group carrying "mult" (differential LRs,
+    groups.py) gets lr x mult. `train_mode` puts the model in training mode (default model.train();
+    a fine-tuning trainer keeps its frozen groups in eval mode)."""
     saved_model, saved_opt = deepcopy(model.state_dict()), deepcopy(optimizer.state_dict())
     ratio = (end_lr / start_lr) ** (1.0 / max(1, num_steps - 1))
     lrs, losses, avg, best = [], [], 0.0, math.inf
     try:
-        model.train()
+        (train_mode or model.train)()
         for i in range(num_steps):
             lr = start_lr * ratio ** i
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("mult", 1.0)
             loss = loss_of_next_batch()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

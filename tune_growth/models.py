@@ -3,6 +3,11 @@
 Every model takes 1 or 3 input channels and any square input from 8 px up (adaptive or global
 pooling before the classifier), so progressive resizing can change the image size between stages.
 `width` scales channel counts (1.0 = the published layout), so ResNet-9 can run narrow on a CPU.
+
+Every model is an nn.Sequential of named *layer groups* (e.g. stem, layer1..layer4, head; the
+last is always "head"), the unit a schedule stage freezes and gives an LR multiplier (groups.py).
+The ResNets that take pretrained bodies (torchvision's resnet18/34/50 and fastai's xresnet) live
+in resnets.py.
 """
 
 from __future__ import annotations
@@ -12,14 +17,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-
-def _ch(base: int, width: float) -> int:
-    return max(4, int(round(base * width)))
-
-
-def conv_bn(c_in: int, c_out: int, kernel: int = 3, pad: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, padding=pad, bias=False),
-                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+from tune_growth.blocks import ch as _ch, conv_bn, grouped
+from tune_growth.resnets import RESNETS
 
 
 class Residual(nn.Module):
@@ -48,17 +47,17 @@ def mlp(in_channels: int, num_classes: int, width: float = 1.0) -> nn.Module:
     """Two hidden layers of 256*width units over the image average-pooled to a fixed 14x14 grid
     (so any input size works; 28 px MNIST is pooled 2x2, 8 px input is upsampled by replication)."""
     hidden = _ch(256, width)
-    return nn.Sequential(nn.AdaptiveAvgPool2d(14), nn.Flatten(),
+    return grouped(body=[nn.AdaptiveAvgPool2d(14), nn.Flatten(),
                          nn.Linear(in_channels * 14 * 14, hidden), nn.ReLU(inplace=True),
-                         nn.Linear(hidden, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, num_classes))
+                         nn.Linear(hidden, hidden), nn.ReLU(inplace=True)],
+                   head=[nn.Linear(hidden, num_classes)])
 
 
 def cnn(in_channels: int, num_classes: int, width: float = 1.0) -> nn.Module:
     """A small conv net: 32-64-128 channels (times width), two max pools, global average pool."""
     c1, c2, c3 = _ch(32, width), _ch(64, width), _ch(128, width)
-    return nn.Sequential(conv_bn(in_channels, c1), conv_bn(c1, c2), nn.MaxPool2d(2),
-                         conv_bn(c2, c3), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Linear(c3, num_classes))
+    return grouped(body=[conv_bn(in_channels, c1), conv_bn(c1, c2), nn.MaxPool2d(2), conv_bn(c2, c3), nn.MaxPool2d(2)],
+                   head=[nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c3, num_classes)])
 
 
 class MinSize(nn.Module):
@@ -84,13 +83,13 @@ def lenet5(in_channels: int, num_classes: int, width: float = 1.0) -> nn.Module:
     under 12 px are padded to 6 px before conv2 (MinSize) and a 5x5 adaptive pool fixes the classifier's
     input size."""
     c1, c2, f1, f2 = (_ch(c, width) for c in (6, 16, 120, 84))
-    return nn.Sequential(
-        nn.Conv2d(in_channels, c1, 5, padding=2, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(c1),
-        nn.ReLU(inplace=True), MinSize(6),
-        nn.Conv2d(c1, c2, 5, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(c2), nn.ReLU(inplace=True),
-        nn.AdaptiveAvgPool2d(5), nn.Flatten(),
-        nn.Linear(c2 * 25, f1), nn.ReLU(inplace=True), nn.Linear(f1, f2), nn.ReLU(inplace=True),
-        nn.Linear(f2, num_classes))
+    return grouped(
+        body=[nn.Conv2d(in_channels, c1, 5, padding=2, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(c1),
+              nn.ReLU(inplace=True), MinSize(6),
+              nn.Conv2d(c1, c2, 5, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(c2), nn.ReLU(inplace=True)],
+        head=[nn.AdaptiveAvgPool2d(5), nn.Flatten(),
+              nn.Linear(c2 * 25, f1), nn.ReLU(inplace=True), nn.Linear(f1, f2), nn.ReLU(inplace=True),
+              nn.Linear(f2, num_classes)])
 
 
 def resnet9(in_channels: int, num_classes: int, width: float = 1.0) -> nn.Module:
@@ -98,12 +97,12 @@ def resnet9(in_channels: int, num_classes: int, width: float = 1.0) -> nn.Module
     512 + pool + residual; global max pool; linear without bias; logits scaled by 1/8.
     Channel counts are multiplied by `width`."""
     c1, c2, c3, c4 = (_ch(c, width) for c in (64, 128, 256, 512))
-    return nn.Sequential(
-        conv_bn(in_channels, c1),
-        conv_bn(c1, c2), nn.MaxPool2d(2), Residual(c2),
-        conv_bn(c2, c3), nn.MaxPool2d(2),
-        conv_bn(c3, c4), nn.MaxPool2d(2), Residual(c4),
-        nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(c4, num_classes, bias=False), Scale(0.125))
+    return grouped(
+        prep=conv_bn(in_channels, c1),
+        layer1=[conv_bn(c1, c2), nn.MaxPool2d(2), Residual(c2)],
+        layer2=[conv_bn(c2, c3), nn.MaxPool2d(2)],
+        layer3=[conv_bn(c3, c4), nn.MaxPool2d(2), Residual(c4)],
+        head=[nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(c4, num_classes, bias=False), Scale(0.125)])
 
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
@@ -111,6 +110,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "cnn": cnn,
     "lenet5": lenet5,
     "resnet9": resnet9,
+    **RESNETS,
 }
 
 
@@ -137,4 +137,7 @@ def build_model(name: str, in_channels: int, num_classes: int, width: float = 1.
         raise ValueError(f"num_classes={num_classes!r} is invalid; expected >= 2")
     if not (0.0 < width <= 8.0):
         raise ValueError(f"width={width!r} is invalid; expected 0 < width <= 8")
-    return init_weights(MODELS[name](in_channels, num_classes, width))
+    model = MODELS[name](in_channels, num_classes, width)
+    # Zero-initialised BatchNorm scales (the last BN of each residual branch, Goyal et al. 2017)
+    # are set by the builders; init_weights touches only conv and linear weights.
+    return init_weights(model)

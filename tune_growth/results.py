@@ -29,7 +29,8 @@ from tune_growth.io import atomic_write_parquet
 
 SCHEMA_VERSION = 1
 TARGETS = (0.9, 0.95, 0.97, 0.98)
-RECORD_COLUMNS = ("step", "examples", "epoch", "stage", "image_size", "classes_seen", "per_class", "lr",
+RECORD_COLUMNS = ("step", "examples", "epoch", "stage", "image_size", "classes_seen", "per_class", "frozen_groups",
+                  "precomputed", "lr",
                   "train_loss", "test_loss", "test_acc", "test_loss_seen", "test_acc_seen", "wall_seconds",
                   "compute", "status", "stage_end", "finished", "budget_used", "training_iteration", "time_total_s")
 

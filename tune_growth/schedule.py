@@ -30,19 +30,67 @@ class ScheduleError(ValueError):
 @dataclass(frozen=True)
 class Stage:
     """One stage: class ids trained, examples per class (None = all), image side (px), and the
-    fraction of the total budget (in examples) it spends."""
+    fraction of the total budget (in examples) it spends.
+
+    Fine-tuning fields (defaults: train everything with the schedule's LR policy):
+    freeze_to: leading layer groups frozen (groups.py; -1 = all but the head, 0 = none).
+    lr_ratio: LR multiplier of the first layer group; groups up to the head (x1) are geometric
+      between (fastai's slice(lr * lr_ratio, lr)), e.g. 1/9.
+    augment: whether the schedule's augmentation applies; a frozen stage without it trains on
+      precomputed activations (precompute.py).
+    lr_policy: this stage's own policy over its own steps (a restart), or None to follow the
+      schedule's policy over the whole run.
+    max_lr: this stage's max LR: a number, "find" (an LR range test when the stage begins, on
+      the model as it is then), or None for the schedule's max LR.
+    lr_mult: multiplies whichever max LR the stage uses.
+    """
 
     classes: tuple[int, ...]
     per_class: int | None
     image_size: int
     share: float
+    freeze_to: int = 0
+    lr_ratio: float = 1.0
+    augment: bool = True
+    lr_policy: LRPolicy | None = None
+    max_lr: float | str | None = None
+    lr_mult: float = 1.0
 
     def describe(self, num_classes: int) -> str:
         classes = "" if len(self.classes) == num_classes else f"{len(self.classes)}cls·"
         count = "all" if self.per_class is None else f"{self.per_class}/cls"
         pct = self.share * 100
         share = f"{pct:.0f}%" if pct >= 1 or pct == 0 else f"{pct:.1f}%"
-        return f"{classes}{count}@{self.image_size}px {share}"
+        extra = ["head only" if self.freeze_to == -1 else f"freeze_to={self.freeze_to}"] if self.freeze_to else []
+        if self.lr_ratio != 1.0:
+            extra.append(f"lr 1/{1 / self.lr_ratio:.3g}..1")
+        if not self.augment:
+            extra.append("no aug")
+        if self.lr_policy is not None:
+            extra.append(self.lr_policy.name)
+        if self.max_lr is not None:
+            extra.append("lr find" if self.max_lr == "find" else f"lr {self.max_lr:g}")
+        if self.lr_mult != 1.0:
+            extra.append(f"lr x{self.lr_mult:.3g}")
+        return f"{classes}{count}@{self.image_size}px {share}" + (f" [{', '.join(extra)}]" if extra else "")
+
+    def to_dict(self) -> dict:
+        """asdict, with the fine-tuning fields only where they differ from their defaults, so a
+        schedule without fine-tuning reads (and serialises) as before they existed."""
+        out = asdict(self)
+        for f in fields(self)[4:]:
+            if getattr(self, f.name) == f.default:
+                del out[f.name]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Stage":
+        """From asdict(stage); fields added after schema 1 was first written default when absent."""
+        data = dict(data)
+        policy = data.pop("lr_policy", None)
+        if policy is not None:
+            policy = LRPolicy(**{**policy, "moms": tuple(policy.get("moms", (0.95, 0.85)))})
+        return cls(tuple(data.pop("classes")), lr_policy=policy, **data)
 
 
 @dataclass(frozen=True)
@@ -86,7 +134,7 @@ class Schedule:
     # --- JSON ----------------------------------------------------------------------------
     def to_dict(self) -> dict:
         out = {"version": SCHEMA_VERSION, **asdict(self)}
-        out["stages"] = [asdict(s) for s in self.stages]
+        out["stages"] = [s.to_dict() for s in self.stages]
         return out
 
     def to_json(self) -> str:
@@ -105,8 +153,7 @@ class Schedule:
         if "stages" not in data or "num_classes" not in data:
             raise ScheduleError("schedule needs 'stages' and 'num_classes'")
         try:
-            stages = tuple(Stage(tuple(s["classes"]), s.get("per_class"), s["image_size"], s["share"])
-                           for s in data.pop("stages"))
+            stages = tuple(Stage.from_dict(s) for s in data.pop("stages"))
             policy = data.pop("lr_policy", {})
             augment = data.pop("augment", {})
             return cls(stages=stages, lr_policy=LRPolicy(**{**policy, "moms": tuple(policy.get("moms", (0.95, 0.85)))}),
@@ -161,6 +208,20 @@ def _validate(s: Schedule) -> None:
             bad(f"stage {i} image_size={st.image_size!r}", f"an integer >= {MIN_IMAGE_SIZE} px")
         if not isinstance(st.share, (int, float)) or not math.isfinite(st.share) or st.share <= 0:
             bad(f"stage {i} share={st.share!r}", "a positive fraction of the budget")
+        if not isinstance(st.freeze_to, int) or isinstance(st.freeze_to, bool):
+            bad(f"stage {i} freeze_to={st.freeze_to!r}",
+                "an integer (leading layer groups frozen; -1 = all but the head)")
+        if not isinstance(st.lr_ratio, (int, float)) or not 0.0 < st.lr_ratio <= 1.0:
+            bad(f"stage {i} lr_ratio={st.lr_ratio!r}", "0 < lr_ratio <= 1 (first group's LR / the head's)")
+        if not isinstance(st.augment, bool):
+            bad(f"stage {i} augment={st.augment!r}", "true or false")
+        if st.lr_policy is not None and not isinstance(st.lr_policy, LRPolicy):
+            bad(f"stage {i} lr_policy={st.lr_policy!r}", "an LRPolicy or None (the schedule's)")
+        if st.max_lr not in (None, "find") and (isinstance(st.max_lr, bool) or not isinstance(st.max_lr, (int, float))
+                                                or not st.max_lr > 0):
+            bad(f"stage {i} max_lr={st.max_lr!r}", "a positive number, 'find' or None (the schedule's)")
+        if not isinstance(st.lr_mult, (int, float)) or not st.lr_mult > 0:
+            bad(f"stage {i} lr_mult={st.lr_mult!r}", "a positive number")
     total = sum(st.share for st in s.stages)
     if abs(total - 1.0) > 1e-6:
         bad(f"stage shares summing to {total:.6g}", "shares that add up to 1")

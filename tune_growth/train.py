@@ -1,8 +1,14 @@
 """Single run: `python -m tune_growth.train --dataset mnist5k --model lenet5 --hypothesis h1 --out DIR`.
 
 Builds a schedule from flags (or reads --schedule FILE.json), trains it with a progress bar, and
-writes DIR/schedule.json and DIR/metrics.parquet (one row per evaluation). The last line printed is
-a one-line JSON summary. Bad input exits with code 2 and a one-line message before any training.
+writes DIR/schedule.json, DIR/metrics.parquet (one row per evaluation) and DIR/model.pt (the final
+weights, loadable with --pretrained). The last line printed is a one-line JSON summary. Bad input
+exits with code 2 and a one-line message before any training.
+
+Fine-tuning, fastai's way: pretrain on some classes, then fine-tune on the others,
+  python -m tune_growth.train --model xresnet18 --classes 0-4 --out pre
+  python -m tune_growth.train --model xresnet18 --classes 5-9 --hypothesis finetune --pretrained pre/model.pt --out ft
+(`--pretrained` also takes a torchvision resnet18/34/50 state dict, or `imagenet` to download one.)
 """
 
 from __future__ import annotations
@@ -14,12 +20,13 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import torch
 from tqdm.auto import tqdm
 
 from tune_growth.builders import DEFAULTS, HYPOTHESES, build_schedule
 from tune_growth.cli import OneLineParser, fail
-from tune_growth.data import DATASETS, DataSpec, DatasetError, load_dataset
-from tune_growth.io import atomic_write_parquet, atomic_write_text
+from tune_growth.data import DATASETS, DataSpec, DatasetError, load_dataset, parse_classes
+from tune_growth.io import atomic_write, atomic_write_parquet, atomic_write_text
 from tune_growth.lr_finder import SUGGESTIONS
 from tune_growth.models import MODELS
 from tune_growth.schedule import Schedule, ScheduleError
@@ -44,8 +51,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=None, help="folder holding the dataset's files (not needed for mnist5k, digits)")
     p.add_argument("--download", action="store_true", help="let torchvision download (machines with internet)")
     p.add_argument("--image-size", type=int, default=None, help="decode size in px for imagenette")
+    p.add_argument("--classes", default=None, help="keep only these class ids, e.g. 0-4 or 0,2,5-7 (relabelled 0..k-1)")
     p.add_argument("--model", default="lenet5", choices=sorted(MODELS), help="registered model")
     p.add_argument("--width", type=float, default=1.0, help="channel multiplier (e.g. 0.25 for a narrow resnet9)")
+    p.add_argument("--pretrained", default=None, metavar="PATH",
+                   help="weights for everything but the head: a model.pt from this command, a torchvision "
+                        "resnet state dict, or 'imagenet' (torchvision's, downloaded once)")
+    p.add_argument("--no-precompute", action="store_true",
+                   help="run frozen stages through the whole model instead of on cached activations")
     p.add_argument("--hypothesis", default="baseline", choices=list(HYPOTHESES), help="what grows over the stages")
     p.add_argument("--schedule", type=Path, default=None, help="a schedule JSON file (overrides builder flags)")
     p.add_argument("--lr", type=_max_lr, default="find", help="max LR, or 'find' for the LR finder's suggestion")
@@ -82,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         config = RunConfig(model=args.model, width=args.width, device=args.device, precision=args.precision,
-                           seed=args.seed, evals=args.evals, lr_rule=args.lr_rule)
-        data = load_dataset(DataSpec(args.dataset, args.data_root, args.download, args.image_size))
+                           seed=args.seed, evals=args.evals, lr_rule=args.lr_rule, pretrained=args.pretrained,
+                           precompute=not args.no_precompute)
+        classes = None if args.classes is None else parse_classes(args.classes)
+        data = load_dataset(DataSpec(args.dataset, args.data_root, args.download, args.image_size, classes))
         if args.schedule is not None:
             if not args.schedule.is_file():
                 raise ScheduleError(f"--schedule {str(args.schedule)!r} is not a file; expected a schedule JSON file")
@@ -100,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(trainer: Trainer, out: Path, quiet: bool = False) -> int:
-    """Train, showing progress; write schedule.json and metrics.parquet; print the JSON summary."""
+    """Train, showing progress; write schedule.json, metrics.parquet and model.pt; print the JSON summary."""
     schedule, started = trainer.schedule, time.perf_counter()
     atomic_write_text(out / "schedule.json", json.dumps(schedule.to_dict(), indent=2, sort_keys=True))
     print(f"{schedule.hypothesis}: {schedule.describe()}", file=sys.stderr)
@@ -112,8 +127,11 @@ def run(trainer: Trainer, out: Path, quiet: bool = False) -> int:
             bar.set_postfix(stage=record["stage"], px=record["image_size"], loss=f"{record['train_loss']:.3f}",
                             acc=f"{record['test_acc']:.3f}")
     atomic_write_parquet(out / "metrics.parquet", pd.DataFrame(records))
+    atomic_write(out / "model.pt", lambda f: torch.save(trainer.model.state_dict(), f))
     last = records[-1]
+    stage_lrs = {str(k): v for k, v in sorted(trainer.stage_lr.items())}
     print(json.dumps({"status": last["status"], "test_acc": round(last["test_acc"], 4), "max_lr": trainer.max_lr,
+                      "stage_max_lr": stage_lrs,
                       "seconds": round(time.perf_counter() - started, 2), "examples": last["examples"],
                       "schedule": schedule.describe(), "out": str(out)}))
     return 0

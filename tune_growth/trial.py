@@ -117,9 +117,10 @@ def run_trial(config: dict, dataset: dict, run: dict) -> None:
 
 
 def run_settings(model: str, width: float, device: str, precision: str, seed: int, evals: int,
-                 cache_dir: str, threads: int, checkpoint_every: int = 5, fail_at_step: int = 0) -> dict:
+                 cache_dir: str, threads: int, checkpoint_every: int = 5, fail_at_step: int = 0,
+                 pretrained: str | None = None) -> dict:
     """The per-search settings every trial shares (passed with `tune.with_parameters`)."""
     settings = asdict(RunConfig(model=model, width=width, device=device, precision=precision, seed=seed,
-                                evals=evals, cache_dir=cache_dir))
+                                evals=evals, cache_dir=cache_dir, pretrained=pretrained))
     return {**settings, "threads": threads, "checkpoint_every": checkpoint_every, "fail_at_step": fail_at_step}
 

@@ -11,7 +11,7 @@ from typing import Callable, Union
 import torch
 
 from tune_growth.data.base import (DataSpec, DatasetError, Hierarchy, ImageDataset, channel_stats,
-                                   from_arrays, hierarchy_leaves, stratified_split)
+                                   from_arrays, hierarchy_leaves, parse_classes, select_classes, stratified_split)
 from tune_growth.data.builtin import load_digits, load_mnist5k
 from tune_growth.data.files import load_imagenette, load_npz
 from tune_growth.data.torchvision_sets import (CIFAR10_HIERARCHY, load_cifar10, load_cifar100,
@@ -39,9 +39,12 @@ def check_dataset_name(name: str) -> str:
 def load_dataset(spec: Union[DataSpec, str], device: Union[str, torch.device] = "cpu") -> ImageDataset:
     """Load a registered dataset and place its tensors on `device` (once; stages index into it)."""
     spec = DataSpec(spec) if isinstance(spec, str) else spec
-    return DATASETS[check_dataset_name(spec.name)](spec).to(device)
+    data = DATASETS[check_dataset_name(spec.name)](spec)
+    if spec.classes is not None:
+        data = select_classes(data, spec.classes)
+    return data.to(device)
 
 
 __all__ = ["DATASETS", "CIFAR10_HIERARCHY", "DataSpec", "DatasetError", "Hierarchy", "ImageDataset",
-           "channel_stats", "check_dataset_name", "from_arrays", "hierarchy_leaves", "load_dataset",
-           "stratified_split"]
+           "channel_stats", "check_dataset_name", "from_arrays", "hierarchy_leaves", "load_dataset", "parse_classes",
+           "select_classes", "stratified_split"]

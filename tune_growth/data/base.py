@@ -23,13 +23,16 @@ class DataSpec:
     """Which dataset to load and from where: small and JSON-friendly, so it can sit in a trial config.
 
     `root` is a folder (or, for `npz`, a folder holding one *train*.npz and one *test*.npz);
-    `image_size` (pixels, square) matters only for datasets decoded from image files (imagenette).
+    `image_size` (pixels, square) matters only for datasets decoded from image files (imagenette);
+    `classes` keeps only these class ids, relabelled 0..k-1 in the order given (e.g. pretrain on
+    half of CIFAR-10's classes and fine-tune on the other half).
     """
 
     name: str = "mnist5k"
     root: str | None = None
     download: bool = False
     image_size: int | None = None
+    classes: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,3 +178,48 @@ def from_arrays(name: str, train_x: np.ndarray, train_y: np.ndarray, test_x: np.
                             mean, std, hierarchy)
     except DatasetError as err:
         raise DatasetError(f"{err}{where}") from None
+
+
+def _prune(tree: Hierarchy | int, remap: dict[int, int]) -> Hierarchy | int | None:
+    """The hierarchy restricted to the kept leaves (relabelled); empty subtrees vanish and a
+    subtree left with one child is replaced by it."""
+    if isinstance(tree, (int, np.integer)):
+        return remap.get(int(tree))
+    kept = [t for t in (_prune(sub, remap) for sub in tree) if t is not None]
+    if not kept:
+        return None
+    return kept[0] if len(kept) == 1 else tuple(kept)
+
+
+def select_classes(data: ImageDataset, ids: tuple[int, ...]) -> ImageDataset:
+    """Only the examples of class ids `ids`, relabelled 0..k-1 in that order; channel statistics
+    recomputed on the kept training images; the hierarchy pruned to them. The name records the
+    subset (caches keyed by dataset name tell subsets apart)."""
+    ids = tuple(int(i) for i in ids)
+    if len(ids) < 2 or len(set(ids)) != len(ids) or not all(0 <= i < data.num_classes for i in ids):
+        raise DatasetError(f"{data.name}: classes {list(ids)} are invalid; expected at least 2 distinct ids "
+                           f"in 0..{data.num_classes - 1}")
+    remap = {old: new for new, old in enumerate(ids)}
+    table = torch.full((data.num_classes,), -1, dtype=torch.int64)
+    table[list(ids)] = torch.arange(len(ids))
+    parts = []
+    for x, y in ((data.train_x, data.train_y), (data.test_x, data.test_y)):
+        keep = table[y.cpu()] >= 0
+        parts += [x[keep.to(x.device)], table[y.cpu()[keep]].to(y.device)]
+    mean, std = channel_stats(parts[0].cpu())
+    tree = _prune(data.hierarchy, remap) if data.hierarchy is not None else None
+    hierarchy = tree if tree is None or isinstance(tree, tuple) else None
+    return ImageDataset(f"{data.name}[{','.join(map(str, ids))}]", *parts, tuple(data.classes[i] for i in ids),
+                        mean, std, hierarchy)
+
+
+def parse_classes(text: str) -> tuple[int, ...]:
+    """'0-4' or '0,2,5-7' -> class ids (ranges inclusive). Raises DatasetError naming the text."""
+    ids: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, sep, hi = part.strip().partition("-")
+            ids += list(range(int(lo), int(hi) + 1)) if sep else [int(lo)]
+    except ValueError:
+        raise DatasetError(f"classes {text!r} are invalid; expected ids and ranges such as 0-4 or 0,2,5-7") from None
+    return tuple(ids)

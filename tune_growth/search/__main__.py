@@ -1,8 +1,8 @@
 """`python -m tune_growth.search SPACE`: search stage schedules with Ray Tune + Optuna (TPE) + ASHA.
 
-SPACE is a name from search_spaces/ (baseline, h1, h2, h3, combined, random_growing, anti_h2) or a
-path to a space file. With no cluster it starts a local Ray sized to this machine; with --address
-(or RAY_ADDRESS) it joins one. Everything is validated before Ray starts; bad input exits with
+SPACE is a name from search_spaces/ (baseline, h1, h2, h3, combined, random_growing, anti_h2,
+finetune) or a path to a space file. With no cluster it starts a local Ray sized to this machine;
+with --address (or RAY_ADDRESS) it joins one. Everything is validated before Ray starts; bad input exits with
 code 2 and a one-line message. Results: <storage>/<name>/trials.parquet and metrics.parquet.
 """
 
@@ -16,8 +16,9 @@ import torch
 
 from tune_growth.builders import build_schedule
 from tune_growth.cli import OneLineParser, fail
-from tune_growth.data import DATASETS, DataSpec, DatasetError, load_dataset
-from tune_growth.models import MODELS
+from tune_growth.data import DATASETS, DataSpec, DatasetError, load_dataset, parse_classes
+from tune_growth.models import MODELS, build_model
+from tune_growth.pretrained import IMAGENET, load_pretrained
 from tune_growth.schedule import ScheduleError
 from tune_growth.search import spaces
 from tune_growth.search.searcher import SAMPLERS
@@ -29,6 +30,10 @@ def parser() -> OneLineParser:
     p.add_argument("space", help=f"search space: {', '.join(spaces.available())}, or a path to a .py file")
     p.add_argument("--dataset", choices=sorted(DATASETS), help="dataset (default: the space's, mnist5k)")
     p.add_argument("--data-root", help="folder holding the dataset's files")
+    p.add_argument("--classes", help="keep only these class ids, e.g. 0-4 or 0,2,5-7 (relabelled 0..k-1)")
+    p.add_argument("--pretrained", metavar="PATH",
+                   help="weights every trial starts from (all but the head): a model.pt of tune_growth.train, a "
+                        "torchvision resnet state dict, or 'imagenet'; on a cluster, a path every node can read")
     p.add_argument("--model", choices=sorted(MODELS), help="model (default: the space's)")
     p.add_argument("--width", type=float, help="model channel multiplier (default: the space's)")
     p.add_argument("--trials", type=int, help="number of trials, the baseline control included (default: the space's)")
@@ -88,8 +93,17 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"experiment {str(storage / name)!r} exists; pass --resume to continue it or --name for a new one")
         if args.resume and not (storage / name).is_dir():
             raise ValueError(f"--resume: no experiment at {str(storage / name)!r}; expected an earlier run's folder")
-        data_spec = DataSpec(dataset, args.data_root)
+        classes = None if args.classes is None else parse_classes(args.classes)
+        data_spec = DataSpec(dataset, args.data_root, classes=classes)
         data = load_dataset(data_spec)
+        pretrained = args.pretrained
+        if pretrained is not None:  # load once here: a wrong file is a one-line error, not N failed trials
+            pretrained = pretrained if pretrained == IMAGENET else str(Path(pretrained).expanduser().resolve())
+            load_pretrained(build_model(model, data.channels, data.num_classes, args.width or space.width), model,
+                            pretrained)
+        elif space.hypothesis == "finetune":
+            print(f"warning: {space.name} fine-tunes, but no --pretrained was given: the body starts from random "
+                  "weights", file=sys.stderr)
         # one dry run of the space, built into a schedule for this dataset, catches bad values early
         import optuna
         trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=args.seed)).ask()
@@ -107,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = SearchOptions(space, args.trials or space.num_trials, args.budget or space.budget_epochs,
                          args.concurrency or fits, cpus, gpus, storage, name, seed=args.seed, resume=args.resume,
                          asha=not args.no_asha, sampler=args.sampler, reduction_factor=args.reduction_factor,
-                         evals=args.evals, precision=args.precision)
+                         evals=args.evals, precision=args.precision, pretrained=pretrained)
     print(plan(opts), flush=True)
     run_search(opts, data, data_spec)
     print(summarize(opts.experiment_dir, space.metric, space.mode), flush=True)

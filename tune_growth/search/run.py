@@ -23,7 +23,7 @@ from tune_growth.trial import dataset_payload, run_settings, run_trial
 DEFAULT_CPUS_PER_TRIAL = 1.0
 DEFAULT_GPUS_PER_TRIAL = 1.0  # when the cluster has GPUs ("auto"); fractions share a GPU
 # Parameters a growing space fixes that describe growth, not the run: left out of the baseline.
-GROWTH_PREFIXES = ("h1_", "h2_", "h3_", "stages", "early_share", "share_growth")
+GROWTH_PREFIXES = ("h1_", "h2_", "h3_", "ft_", "stages", "early_share", "share_growth")
 PROGRESS_COLUMNS = {"stage": "stage", "image_size": "px", "classes_seen": "cls", "examples": "examples",
                     "budget_used": "budget", "test_acc": "acc", "status": "run"}
 # Checkpoints are small and frequent (every stage end); Ray's warning about frequent experiment
@@ -60,6 +60,7 @@ class SearchOptions:
     max_failures: int = 2
     verbose: int = 1
     fail_at_step: int = 0  # fault injection for the reliability tests (see trial.py)
+    pretrained: str | None = None  # weights every trial starts from (a path every node can read)
 
     @property
     def experiment_dir(self) -> Path:
@@ -89,7 +90,8 @@ def make_scheduler(opts: SearchOptions):
 
 def make_trainable(opts: SearchOptions, data: ImageDataset):
     settings = run_settings(opts.space.model, opts.space.width, opts.device, opts.precision, opts.seed, opts.evals,
-                            opts.cache_dir, threads=max(1, int(opts.cpus_per_trial)), fail_at_step=opts.fail_at_step)
+                            opts.cache_dir, threads=max(1, int(opts.cpus_per_trial)), fail_at_step=opts.fail_at_step,
+                            pretrained=opts.pretrained)
     trainable = tune.with_parameters(run_trial, dataset=dataset_payload(data), run=settings)
     return tune.with_resources(trainable, {"cpu": opts.cpus_per_trial, "gpu": opts.gpus_per_trial})
 
@@ -137,7 +139,7 @@ def describe_search(opts: SearchOptions, data_spec: DataSpec | None) -> dict:
             "mode": sp.mode, "dataset": asdict(data_spec) if data_spec else {"name": sp.dataset},
             "model": sp.model, "width": sp.width, "budget_epochs": opts.budget_epochs, "num_trials": opts.num_trials,
             "seed": opts.seed, "sampler": opts.sampler, "asha": opts.asha, "phase_start": sp.phase_start,
-            "settle": sp.settle, "concurrency": opts.concurrency}
+            "settle": sp.settle, "concurrency": opts.concurrency, "pretrained": opts.pretrained}
 
 
 def run_search(opts: SearchOptions, data: ImageDataset, data_spec: DataSpec | None = None) -> tune.ResultGrid:

@@ -132,8 +132,15 @@ def check(space: Space) -> None:
     if unknown:
         raise SpaceError(f"{where}: space(trial) suggests unknown parameter(s) {unknown}; expected names from "
                          f"{sorted(set(DEFAULTS) - set(RUN_LEVEL))}")
-    dist = trial.distributions.get("early_share")
-    early = dist.high if dist is not None else space.fixed.get("early_share", DEFAULTS["early_share"])
+    def largest(name: str) -> float:
+        dist = trial.distributions.get(name)
+        return dist.high if dist is not None else space.fixed.get(name, DEFAULTS[name])
+
+    if space.hypothesis == "finetune":  # the frozen stages come first; ASHA must judge after them
+        early = (largest("ft_head_epochs") + largest("ft_aug_epochs")) / space.budget_epochs
+        what = "(ft_head_epochs + ft_aug_epochs) / BUDGET_EPOCHS"
+    else:
+        early, what = largest("early_share"), "early_share"
     if early > space.phase_start + 1e-9:
-        raise SpaceError(f"{where}: early_share={early} can exceed PHASE_START={space.phase_start}; expected "
-                         "PHASE_START >= the largest early_share the space suggests")
+        raise SpaceError(f"{where}: {what}={early:g} can exceed PHASE_START={space.phase_start}; expected "
+                         f"PHASE_START >= the largest {what} the space allows")
