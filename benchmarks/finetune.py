@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--budget", type=float, default=15.0, help="epochs of every run on classes 5-9")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--no-cifar", action="store_true", help="use mnist5k even when the CIFAR-10 subset is present")
+    p.add_argument("--stage-lr-rule", default=RunConfig.stage_lr_rule, help="LR finder rule at the unfreeze")
     args = p.parse_args(argv)
     cifar = not args.no_cifar and os.path.isdir(CIFAR)
     spec = DataSpec("npz", CIFAR) if cifar else DataSpec("mnist5k")
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     source = load_dataset(DataSpec(spec.name, spec.root, classes=(0, 1, 2, 3, 4)))
     target = load_dataset(DataSpec(spec.name, spec.root, classes=(5, 6, 7, 8, 9)))
     with tempfile.TemporaryDirectory() as tmp:
-        base = RunConfig(model=args.model, width=args.width, evals=5, cache_dir=os.path.join(tmp, "cache"))
+        base = RunConfig(model=args.model, width=args.width, evals=5, cache_dir=os.path.join(tmp, "cache"),
+                         stage_lr_rule=args.stage_lr_rule)
         pre, pre_acc, pre_s = train(source, {"hypothesis": "baseline", "budget_epochs": args.pretrain_epochs, **aug}, base)
         weights = os.path.join(tmp, "pretrained.pt")
         torch.save(pre.model.state_dict(), weights)
@@ -71,7 +73,8 @@ def main(argv: list[str] | None = None) -> None:
     emit("finetune", {"dataset": spec.name if not cifar else "cifar10 subset", "model": args.model, "width": args.width,
                       "pretrain": {"classes": "0-4", "epochs": args.pretrain_epochs, "test_acc": round(pre_acc, 4),
                                    "seconds": round(pre_s, 1)},
-                      "finetune": {"classes": "5-9", "budget_epochs": args.budget, "augment": aug},
+                      "finetune": {"classes": "5-9", "budget_epochs": args.budget, "augment": aug,
+                                   "stage_lr_rule": args.stage_lr_rule},
                       "summary": summary, "runs": runs})
 
 

@@ -19,7 +19,7 @@ def space(trial):
     trial.suggest_float("ft_head_epochs", 0.25, 2.0)     # epochs (of BUDGET_EPOCHS)
     trial.suggest_float("ft_aug_epochs", 0.0, 2.0)
     trial.suggest_float("ft_lr_ratio", 0.01, 1.0, log=True)
-    trial.suggest_float("ft_unfreeze_lr_mult", 0.1, 3.0, log=True)
+    trial.suggest_float("ft_unfreeze_lr_mult", 0.1, 30.0, log=True)  # valley is timid on some data (README)
     trial.suggest_float("ft_cycle_len", 0.5, 3.0)
     trial.suggest_float("cycle_mult", 1.0, 3.0)
     trial.suggest_float("lr_mult", 0.25, 4.0, log=True)
