@@ -58,6 +58,11 @@ class LRPolicy:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "LRPolicy":
+        """From to_dict() output that went through JSON (moms arrives as a list)."""
+        return cls(**{**data, "moms": tuple(data.get("moms", cls.moms))})
+
     def __call__(self, t: float) -> tuple[float, float]:
         """(lr / max_lr, momentum) at progress t in [0, 1]."""
         t = min(max(t, 0.0), 1.0)

@@ -88,9 +88,7 @@ class Stage:
         """From asdict(stage); fields added after schema 1 was first written default when absent."""
         data = dict(data)
         policy = data.pop("lr_policy", None)
-        if policy is not None:
-            policy = LRPolicy(**{**policy, "moms": tuple(policy.get("moms", (0.95, 0.85)))})
-        return cls(tuple(data.pop("classes")), lr_policy=policy, **data)
+        return cls(tuple(data.pop("classes")), lr_policy=None if policy is None else LRPolicy.from_dict(policy), **data)
 
 
 @dataclass(frozen=True)
@@ -156,8 +154,7 @@ class Schedule:
             stages = tuple(Stage.from_dict(s) for s in data.pop("stages"))
             policy = data.pop("lr_policy", {})
             augment = data.pop("augment", {})
-            return cls(stages=stages, lr_policy=LRPolicy(**{**policy, "moms": tuple(policy.get("moms", (0.95, 0.85)))}),
-                       augment=AugmentConfig(**augment), **data)
+            return cls(stages=stages, lr_policy=LRPolicy.from_dict(policy), augment=AugmentConfig(**augment), **data)
         except (KeyError, TypeError) as err:
             raise ScheduleError(f"schedule is malformed ({err}); expected the fields of Schedule.to_dict()") from None
         except ValueError as err:
