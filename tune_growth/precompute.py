@@ -51,10 +51,6 @@ class ActivationCache:
         finally:
             os.unlink(path)  # the mapping stays valid; the file vanishes with the process
 
-    @property
-    def nbytes(self) -> int:
-        return self.features.numel() * self.features.element_size()
-
     def gather(self, idx: torch.Tensor | None = None) -> torch.Tensor:
         """Features of examples `idx` (all when None) on the training device."""
         if idx is None:
