@@ -1,7 +1,7 @@
 """Control: the anti-curriculum of H2, the most similar classes first."""
 
 FIXED = {"hypothesis": "anti_h2", "crop_pad": 2}
-METRIC, MODE = "test_acc", "max"
+METRIC, MODE = "val_acc", "max"
 DATASET, MODEL = "mnist5k", "lenet5"
 BUDGET_EPOCHS = 20.0
 NUM_TRIALS = 32

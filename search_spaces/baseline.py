@@ -3,7 +3,7 @@ on the LR finder's suggestion, policy, weight decay, label smoothing), so the co
 a tuned baseline with the same budget."""
 
 FIXED = {"hypothesis": "baseline", "crop_pad": 2}
-METRIC, MODE = "test_acc", "max"
+METRIC, MODE = "val_acc", "max"
 DATASET, MODEL = "mnist5k", "lenet5"
 BUDGET_EPOCHS = 20.0      # epochs of the full training set, every trial
 NUM_TRIALS = 32

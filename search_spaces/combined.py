@@ -2,7 +2,7 @@
 parameters asked only when that axis is chosen (define-by-run)."""
 
 FIXED = {"hypothesis": "h1+h2+h3", "crop_pad": 2, "h2_order": "coarse_to_fine"}
-METRIC, MODE = "test_acc", "max"
+METRIC, MODE = "val_acc", "max"
 DATASET, MODEL = "mnist5k", "lenet5"
 BUDGET_EPOCHS = 20.0
 NUM_TRIALS = 32

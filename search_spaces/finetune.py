@@ -8,7 +8,7 @@ The baseline control is the same pretrained model fine-tuned all at once (one un
 """
 
 FIXED = {"hypothesis": "finetune", "crop_pad": 2}
-METRIC, MODE = "test_acc", "max"
+METRIC, MODE = "val_acc", "max"
 DATASET, MODEL, WIDTH = "mnist5k", "xresnet18", 0.5
 BUDGET_EPOCHS = 10.0
 NUM_TRIALS = 16

@@ -1,7 +1,7 @@
 """H1: grow the examples per class (1 -> 10 -> 100 -> all), the first ones perhaps the most iconic."""
 
 FIXED = {"hypothesis": "h1", "crop_pad": 2}
-METRIC, MODE = "test_acc", "max"
+METRIC, MODE = "val_acc", "max"
 DATASET, MODEL = "mnist5k", "lenet5"
 BUDGET_EPOCHS = 20.0
 NUM_TRIALS = 32

@@ -1,7 +1,7 @@
 """H2: grow the set of classes coarse to fine: very different classes first, similar ones last."""
 
 FIXED = {"hypothesis": "h2", "crop_pad": 2, "h2_order": "coarse_to_fine"}
-METRIC, MODE = "test_acc", "max"
+METRIC, MODE = "val_acc", "max"
 DATASET, MODEL = "mnist5k", "lenet5"
 BUDGET_EPOCHS = 20.0
 NUM_TRIALS = 32

@@ -1,7 +1,7 @@
 """H3: progressive resizing: small images first, then larger."""
 
 FIXED = {"hypothesis": "h3", "crop_pad": 2}
-METRIC, MODE = "test_acc", "max"
+METRIC, MODE = "val_acc", "max"
 DATASET, MODEL = "mnist5k", "lenet5"
 BUDGET_EPOCHS = 20.0
 NUM_TRIALS = 32

@@ -2,7 +2,7 @@
 curricula work?", ICLR 2021: this control often matches explicit curricula)."""
 
 FIXED = {"hypothesis": "random_growing", "crop_pad": 2}
-METRIC, MODE = "test_acc", "max"
+METRIC, MODE = "val_acc", "max"
 DATASET, MODEL = "mnist5k", "lenet5"
 BUDGET_EPOCHS = 20.0
 NUM_TRIALS = 32

@@ -80,11 +80,12 @@ def write_image_folder(root: Path, classes: tuple[str, ...] = ("n01440764", "n02
     return root
 
 
-def write_npz(root: Path, shape: tuple[int, ...] = (32, 32, 3), n_classes: int = 10) -> Path:
-    """train.npz and test.npz with x (N, *shape) uint8 and y int labels, as in shared/data/cifar10."""
+def write_npz(root: Path, shape: tuple[int, ...] = (32, 32, 3), n_classes: int = 10, seed: int = 1) -> Path:
+    """train.npz and test.npz with x (N, *shape) uint8 and y int labels, as in shared/data/cifar10;
+    another `seed` writes other images of the same sizes."""
     root.mkdir(parents=True, exist_ok=True)
-    np.savez(root / "train.npz", x=_images(N_TRAIN, shape, 1), y=_labels(N_TRAIN, n_classes).astype(np.uint8))
-    np.savez(root / "test.npz", x=_images(N_TEST, shape, 2), y=_labels(N_TEST, n_classes).astype(np.uint8))
+    np.savez(root / "train.npz", x=_images(N_TRAIN, shape, seed), y=_labels(N_TRAIN, n_classes).astype(np.uint8))
+    np.savez(root / "test.npz", x=_images(N_TEST, shape, seed + 100), y=_labels(N_TEST, n_classes).astype(np.uint8))
     return root
 
 

@@ -12,7 +12,7 @@ from dataset_files import N_TEST, N_TRAIN, WRITERS, write_cifar10, write_idx, wr
 from tune_growth.data import (CIFAR10_HIERARCHY, DATASETS, DataSpec, DatasetError, hierarchy_leaves,
                               load_dataset, stratified_split)
 
-# name -> (channels, side px, classes, train size, test size)
+# name -> (channels, side px, classes, train size before the validation split, test size)
 EXPECTED = {
     "mnist5k": (1, 28, 10, 4000, 1000),
     "digits": (1, 8, 10, 1438, 359),
@@ -35,9 +35,13 @@ def test_registry_loads_each_dataset(name, tmp_path):
     root = str(writer(tmp_path)) if writer else None
     data = load_dataset(DataSpec(name, root, image_size=24 if name == "imagenette" else None))
     channels, side, n_classes, n_train, n_test = EXPECTED[name]
-    assert data.train_x.shape == (n_train, channels, side, side) and data.train_x.dtype == torch.uint8
+    n_val = len(data.val_y)  # the default 10% of each class, at least one, carved from train
+    assert n_val >= n_classes and n_val == pytest.approx(0.1 * n_train, abs=n_classes)
+    assert data.train_x.shape == (n_train - n_val, channels, side, side) and data.train_x.dtype == torch.uint8
+    assert data.val_x.shape == (n_val, channels, side, side) and data.val_y.dtype == torch.int64
     assert data.test_x.shape == (n_test, channels, side, side)
-    assert data.train_y.dtype == torch.int64 and len(data.train_y) == n_train
+    assert data.train_y.dtype == torch.int64 and len(data.train_y) == n_train - n_val
+    assert set(data.val_y.tolist()) == set(range(n_classes))  # every class is validated
     assert data.num_classes == n_classes == len(data.classes)
     assert set(data.train_y.tolist()) == set(range(n_classes))  # every class has training examples
     assert len(data.mean) == len(data.std) == channels
@@ -47,9 +51,9 @@ def test_registry_loads_each_dataset(name, tmp_path):
 
 
 def test_mnist5k_split_is_stratified_and_deterministic():
-    a, b = load_dataset("mnist5k"), load_dataset("mnist5k")
+    a, b = load_dataset(DataSpec("mnist5k", val_fraction=0)), load_dataset(DataSpec("mnist5k", val_fraction=0))
     assert torch.equal(a.train_x, b.train_x) and torch.equal(a.test_y, b.test_y)
-    assert a.examples_per_class().tolist() == [400] * 10
+    assert a.examples_per_class().tolist() == [400] * 10 and len(a.val_y) == 0
     assert torch.bincount(a.test_y).tolist() == [100] * 10
     # no image is in both splits (the 5,000 digits are distinct examples)
     train_rows = {bytes(r) for r in a.train_x.flatten(1).numpy()}
@@ -82,19 +86,19 @@ def test_cifar100_superclasses_come_from_coarse_labels(tmp_path):
 
 def test_imagenette_cache_is_built_once_and_reused(tmp_path):
     write_image_folder(tmp_path)
-    first = load_dataset(DataSpec("imagenette", str(tmp_path), image_size=16))
+    first = load_dataset(DataSpec("imagenette", str(tmp_path), image_size=16, val_fraction=0))
     cache = tmp_path / ".tune_growth_cache" / "imagenette_16px.pt"
     assert cache.is_file() and first.classes[0] == "tench"
     stamp = cache.stat().st_mtime_ns
-    again = load_dataset(DataSpec("imagenette", str(tmp_path), image_size=16))
+    again = load_dataset(DataSpec("imagenette", str(tmp_path), image_size=16, val_fraction=0))
     assert cache.stat().st_mtime_ns == stamp and torch.equal(first.train_x, again.train_x)
     (tmp_path / "train" / "n01440764" / "0.png").unlink()  # the file list changed: rebuild
-    assert len(load_dataset(DataSpec("imagenette", str(tmp_path), image_size=16)).train_y) == 11
+    assert len(load_dataset(DataSpec("imagenette", str(tmp_path), image_size=16, val_fraction=0)).train_y) == 11
 
 
 def test_npz_accepts_grayscale_nhw(tmp_path):
     write_npz(tmp_path, shape=(28, 28), n_classes=4)
-    data = load_dataset(DataSpec("npz", str(tmp_path)))
+    data = load_dataset(DataSpec("npz", str(tmp_path), val_fraction=0))
     assert data.train_x.shape == (N_TRAIN, 1, 28, 28) and data.num_classes == 4
 
 
@@ -103,8 +107,8 @@ def test_shared_cifar10_subset_through_npz():
     if not os.path.isdir(root):
         pytest.skip("../shared/data/cifar10 is absent on this machine")
     data = load_dataset(DataSpec("npz", root))
-    assert data.train_x.shape == (5000, 3, 32, 32) and data.test_x.shape == (2000, 3, 32, 32)
-    assert data.examples_per_class().tolist() == [500] * 10
+    assert data.train_x.shape == (4500, 3, 32, 32) and data.test_x.shape == (2000, 3, 32, 32)
+    assert data.examples_per_class().tolist() == [450] * 10 and torch.bincount(data.val_y).tolist() == [50] * 10
 
 
 def _truncate(path):
@@ -145,3 +149,37 @@ def test_bad_input_gives_one_line_error(case, tmp_path):
         load_dataset(spec)
     message = str(info.value)
     assert "\n" not in message and expected in message
+
+
+def test_validation_split_is_carved_from_train_stratified_seeded_and_disjoint():
+    whole = load_dataset(DataSpec("mnist5k", val_fraction=0))
+    a, b = load_dataset("mnist5k"), load_dataset(DataSpec("mnist5k", val_fraction=0.1))
+    assert torch.equal(a.val_x, b.val_x) and torch.equal(a.train_y, b.train_y)  # the same split every time
+    assert torch.bincount(a.val_y).tolist() == [40] * 10 and a.examples_per_class().tolist() == [360] * 10
+    rows = lambda x: sorted(bytes(r) for r in x.flatten(1).numpy())  # noqa: E731
+    assert rows(torch.cat([a.train_x, a.val_x])) == rows(whole.train_x)  # a partition of the training split
+    assert torch.equal(a.test_x, whole.test_x)  # test is untouched
+    assert not set(rows(a.val_x)) & set(rows(a.train_x))
+    tiny = load_dataset(DataSpec("digits", val_fraction=0.001))  # rounds to 0: still one per class
+    assert torch.bincount(tiny.val_y).tolist() == [1] * 10
+    assert a.mean != whole.mean  # statistics of the examples left to train on
+
+
+def test_content_fingerprint_tells_content_apart_and_travels(tmp_path):
+    a, b = load_dataset("mnist5k"), load_dataset("mnist5k")
+    assert a.fingerprint == b.fingerprint and len(a.fingerprint) == 32
+    assert load_dataset(DataSpec("mnist5k", val_fraction=0.2)).fingerprint != a.fingerprint
+    assert load_dataset(DataSpec("mnist5k", classes=(0, 1))).fingerprint != a.fingerprint
+    write_npz(tmp_path / "one", seed=1)
+    write_npz(tmp_path / "two", seed=2)  # same name, same sizes, other images
+    one, two = load_dataset(DataSpec("npz", str(tmp_path / "one"))), load_dataset(DataSpec("npz", str(tmp_path / "two")))
+    assert one.name == two.name and one.train_x.shape == two.train_x.shape and one.fingerprint != two.fingerprint
+    from tune_growth.trial import dataset_from_payload, dataset_payload
+    moved = dataset_from_payload(dataset_payload(a))  # what a trial gets: the hash travels, not recomputed
+    assert moved.content_hash == a.fingerprint and torch.equal(moved.val_x, a.val_x)
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.0, 1.5])
+def test_bad_validation_fraction_is_one_line(fraction):
+    with pytest.raises(DatasetError, match=rf"validation fraction {fraction} is invalid; expected a fraction in \[0, 1\)"):
+        load_dataset(DataSpec("mnist5k", val_fraction=fraction))

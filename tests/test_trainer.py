@@ -24,7 +24,7 @@ def schedule(data, **params):
 
 
 def strip(records):
-    return [{k: v for k, v in r.items() if k != "wall_seconds"} for r in records]
+    return [{k: v for k, v in r.items() if k not in ("wall_seconds", "eval_seconds")} for r in records]
 
 
 def test_resume_continues_exactly_like_an_uninterrupted_run(mnist, tmp_path):
@@ -76,6 +76,7 @@ def test_divergence_ends_the_run_with_finite_sentinels(mnist, tmp_path):
     last = records[-1]
     assert last["status"] == "diverged" and last["finished"]
     assert last["test_acc"] == 0.0 and last["test_loss"] == DIVERGED_LOSS
+    assert last["val_acc"] == 0.0 and last["val_loss"] == DIVERGED_LOSS
     assert all(math.isfinite(v) for v in last.values() if isinstance(v, float))
     assert last["step"] < Trainer(s, mnist, RunConfig(cache_dir=str(tmp_path))).total_steps
 
@@ -98,15 +99,16 @@ def test_records_cover_stage_ends_and_the_lr_follows_global_progress(mnist, tmp_
 
 
 def test_seen_class_metrics_restrict_to_the_stage_classes(mnist, tmp_path):
-    s = build_schedule({"hypothesis": "h2", "stages": 3, "h2_start": 2, "budget_epochs": 1.0,
+    # 2 epochs: stage 0 gets 4 steps on its two classes (1 epoch of the 3,600 training images gave it 2)
+    s = build_schedule({"hypothesis": "h2", "stages": 3, "h2_start": 2, "budget_epochs": 2.0,
                         "batch_size": 128, "max_lr": 0.05}, mnist)
     trainer = Trainer(s, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
     first = next(trainer.run())
     assert first["classes_seen"] == 2 and first["stage"] == 0
     # two classes learned, eight never seen: accuracy over all ten is at most 2/10 of the seen one + chance
-    assert first["test_acc_seen"] > 0.8 and first["test_acc"] <= 0.25
-    manual = trainer.evaluate(first["image_size"], s.stages[0].classes)
-    assert manual["test_acc_seen"] == first["test_acc_seen"]
+    assert first["val_acc_seen"] > 0.8 and first["val_acc"] <= 0.25
+    manual = trainer.evaluate("val", first["image_size"], s.stages[0].classes)
+    assert manual["val_acc_seen"] == first["val_acc_seen"]
 
 
 def test_flip_tta_changes_evaluation_only(mnist, tmp_path):
@@ -114,7 +116,7 @@ def test_flip_tta_changes_evaluation_only(mnist, tmp_path):
     a = Trainer(plain, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
     b = Trainer(tta, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
     ra, rb = list(a.run())[-1], list(b.run())[-1]
-    assert ra["train_loss"] == rb["train_loss"] and ra["test_loss"] != rb["test_loss"]
+    assert ra["train_loss"] == rb["train_loss"] and ra["test_loss"] != rb["test_loss"] and ra["val_loss"] != rb["val_loss"]
 
 
 def test_lr_find_uses_the_shared_cache(mnist, tmp_path):
@@ -149,3 +151,92 @@ def test_a_class_subset_stage_trains_only_its_classes_outputs(mnist, tmp_path):
     unseen = [c for c in range(10) if c not in seen]
     assert torch.equal(head.weight[unseen], before[unseen])  # no gradient reached the unseen classes
     assert not torch.equal(head.weight[seen], before[seen])
+
+
+def test_records_monitor_validation_and_evaluate_test_once_at_the_end(mnist, tmp_path):
+    s = schedule(mnist)
+    records = list(Trainer(s, mnist, RunConfig(evals=4, cache_dir=str(tmp_path))).run())
+    assert all(r["val_acc"] is not None and r["val_loss_seen"] is not None for r in records)
+    assert all(r["test_acc"] is None and r["test_loss"] is None for r in records[:-1])  # test chooses nothing
+    assert records[-1]["finished"] and 0.5 < records[-1]["test_acc"] <= 1 and records[-1]["test_loss_seen"] > 0
+    on_test = list(Trainer(s, mnist, RunConfig(evals=4, monitor="test", cache_dir=str(tmp_path))).run())
+    assert all(r["test_acc"] is not None for r in on_test) and on_test[-1]["val_acc"] is not None
+    assert all(r["val_acc"] is None for r in on_test[:-1])
+    assert on_test[-1]["test_acc"] == records[-1]["test_acc"]  # what is evaluated never changes the training
+
+
+def test_validation_monitor_needs_a_validation_split(tmp_path):
+    from tune_growth.data import DataSpec
+
+    whole = load_dataset(DataSpec("mnist5k", val_fraction=0))
+    with pytest.raises(ValueError, match="monitor='val' needs a validation split"):
+        Trainer(schedule(whole), whole, RunConfig(cache_dir=str(tmp_path)))
+    assert list(Trainer(schedule(whole), whole, RunConfig(monitor="test", evals=1, cache_dir=str(tmp_path))).run())
+
+
+def _training_clock(trainer, consumer_seconds=0.0):
+    import time
+
+    last = None
+    for last in trainer.run():
+        time.sleep(consumer_seconds)  # what a trial does with a record: checkpoint, report
+    return last
+
+
+def test_the_clock_counts_training_not_evaluation(mnist, tmp_path):
+    # The test split (1,000 images) evaluated at every record: 40 evaluations cost about as much
+    # as the training itself, and the old clock (read before each evaluation) counted them.
+    s = schedule(mnist, budget_epochs=4.0)
+    runs = {evals: [_training_clock(Trainer(s, mnist, RunConfig(evals=evals, monitor="test", cache_dir=str(tmp_path))))
+                    for _ in range(2)] for evals in (4, 40)}
+    few, many = (min(r["wall_seconds"] for r in runs[n]) for n in (4, 40))
+    assert abs(many - few) <= 0.1 * few, (few, many)
+    assert min(r["eval_seconds"] for r in runs[40]) > 2 * max(r["eval_seconds"] for r in runs[4])
+
+
+def test_a_stage_heavy_schedule_is_not_charged_for_its_stage_end_evaluations(mnist, tmp_path):
+    class SlowEvaluation(Trainer):  # an evaluation as slow as a big test split on a small model
+        def evaluate(self, *args):
+            import time
+            time.sleep(0.2)
+            return super().evaluate(*args)
+
+    s = schedule(mnist, hypothesis="h3", stages=6, budget_epochs=4.0, early_share=0.5)
+    config = RunConfig(evals=1, cache_dir=str(tmp_path))
+    plain = min((_training_clock(Trainer(s, mnist, config)) for _ in range(2)), key=lambda r: r["wall_seconds"])
+    slow = min((_training_clock(SlowEvaluation(s, mnist, config), consumer_seconds=0.1) for _ in range(2)),
+               key=lambda r: r["wall_seconds"])
+    assert abs(slow["wall_seconds"] - plain["wall_seconds"]) <= 0.1 * plain["wall_seconds"]
+    # six stage ends + the final test: 7 slow evaluations and 5 handed-over records (the last one's
+    # consumer time falls after the run) sit in eval_seconds
+    assert slow["eval_seconds"] >= 7 * 0.2 + 5 * 0.1
+
+
+def test_two_datasets_of_the_same_name_and_size_run_two_range_tests(tmp_path):
+    from dataset_files import write_npz
+    from tune_growth.data import DataSpec
+
+    finders = []
+    for seed in (1, 2, 1):  # the third folder holds the first one's images again
+        root = write_npz(tmp_path / f"npz{len(finders)}", shape=(12, 12), seed=seed)
+        data = load_dataset(DataSpec("npz", str(root)))
+        s = build_schedule({"budget_epochs": 1.0, "batch_size": 8, "max_lr": "find"}, data)
+        finders.append(Trainer(s, data, RunConfig(model="mlp", evals=1, cache_dir=str(tmp_path / "cache"))).find_max_lr())
+    assert len(list((tmp_path / "cache" / "lr_finder").glob("*.json"))) == 2
+    assert finders[0] == finders[2] and finders[0]["losses"] != finders[1]["losses"]
+
+
+def test_example_rankings_are_computed_once_per_dataset_and_method(mnist, tmp_path):
+    from tune_growth.selection import rank_examples
+
+    s = schedule(mnist, h1_selection="diverse")
+    first = Trainer(s, mnist, RunConfig(cache_dir=str(tmp_path)))
+    files = list((tmp_path / "selection").glob("rank_*.npz"))
+    assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    second = Trainer(s, mnist, RunConfig(cache_dir=str(tmp_path), seed=3))  # another trial, same data
+    assert files[0].stat().st_mtime_ns == stamp
+    fresh = rank_examples(mnist, "diverse")
+    assert all(torch.equal(a, b) and torch.equal(a, c) for a, b, c in zip(first.rankings, second.rankings, fresh))
+    Trainer(schedule(mnist, h1_selection="iconic"), mnist, RunConfig(cache_dir=str(tmp_path)))
+    assert len(list((tmp_path / "selection").glob("rank_*.npz"))) == 2

@@ -14,7 +14,7 @@ from tune_growth.augment import AugmentConfig
 from tune_growth.data import ImageDataset
 from tune_growth.lr_schedule import LRPolicy
 from tune_growth.schedule import MIN_IMAGE_SIZE, Schedule, ScheduleError, Stage
-from tune_growth.selection import class_order
+from tune_growth.selection import cached_class_order
 
 # name -> (axes that grow, parameters the hypothesis fixes)
 HYPOTHESES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
@@ -91,8 +91,9 @@ def per_class_counts(n_stages: int, start: int, growth: float, available: int) -
     return counts + [None]
 
 
-def build_schedule(params: Mapping[str, Any], data: ImageDataset) -> Schedule:
-    """Flat parameters (see DEFAULTS) -> a Schedule for `data`. Unknown names raise ScheduleError."""
+def build_schedule(params: Mapping[str, Any], data: ImageDataset, cache_dir: str | None = None) -> Schedule:
+    """Flat parameters (see DEFAULTS) -> a Schedule for `data`. Unknown names raise ScheduleError.
+    `cache_dir`: where H2's class order is cached on disk (selection.cached_class_order); None: not cached."""
     unknown = sorted(set(params) - set(DEFAULTS))
     if unknown:
         raise ScheduleError(f"unknown schedule parameter(s) {unknown}; expected names from {sorted(DEFAULTS)}")
@@ -119,7 +120,8 @@ def build_schedule(params: Mapping[str, Any], data: ImageDataset) -> Schedule:
         stages = finetune_stages(p, data)
         return _schedule(stages, name, p, data, "random")
     available = int(data.examples_per_class().min())
-    order = class_order(data, p["h2_order"], p["selection_seed"]) if "h2" in axes else list(range(data.num_classes))
+    order = (cached_class_order(data, p["h2_order"], p["selection_seed"], cache_dir) if "h2" in axes
+             else list(range(data.num_classes)))
     n_cls = class_counts(n, data.num_classes, int(p["h2_start"])) if "h2" in axes else [data.num_classes] * n
     per_cls = per_class_counts(n, int(p["h1_start"]), p["h1_growth"], available) if "h1" in axes else [None] * n
     sizes = image_sizes(n, data.image_size, p["h3_start"]) if "h3" in axes else [data.image_size] * n

@@ -10,19 +10,15 @@ smoothed loss exceeds `diverge` times its best. The model and optimizer are rest
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 from copy import deepcopy
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from filelock import FileLock
 
-from tune_growth.io import atomic_write_text
+from tune_growth.cache import cached_json
 
 SUGGESTIONS = ("valley", "steep", "minimum")
 
@@ -112,25 +108,16 @@ def range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_of
     return lrs, losses
 
 
-def cache_path(key: dict, cache_dir: str | os.PathLike) -> Path:
-    digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    return Path(cache_dir) / f"lr_find_{digest}.json"
-
-
 def cached_range_test(key: dict, run: Callable[[], tuple[list[float], list[float]]],
                       cache_dir: str | os.PathLike) -> dict:
-    """The range test's result for `key` (dataset, model, batch size, image size, seed, ...):
-    read from `cache_dir` if present, else computed by `run()` and written atomically. A file lock
-    makes concurrent trials wait for the first one instead of repeating the test."""
-    path = cache_path(key, cache_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
-        if path.is_file():
-            return json.loads(path.read_text())
+    """The range test's result for `key` (the dataset's content fingerprint, model, batch size,
+    image size, seed, ...): read from `cache_dir` (cache.py: lr_find_<hash>.json) if present, else
+    computed by `run()` and written there; concurrent trials wait for the first."""
+    def compute() -> dict:
         lrs, losses = run()
         if len(lrs) < 10:
             raise RuntimeError(f"LR range test for {key} diverged after {len(lrs)} steps; expected >= 10 "
                                "(lower start_lr or check the data)")
-        result = {"key": key, "lrs": lrs, "losses": losses, "suggestions": suggest(lrs, losses)}
-        atomic_write_text(path, json.dumps(result))
-        return result
+        return {"key": key, "lrs": lrs, "losses": losses, "suggestions": suggest(lrs, losses)}
+
+    return cached_json(cache_dir, "lr_find", key, compute)

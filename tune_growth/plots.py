@@ -34,7 +34,7 @@ def _legend(ax, cmap: dict, present) -> None:
 
 
 def loss_curves(metrics: pd.DataFrame, x: str = "step") -> Figure:
-    """Train and test loss of every trial against `x` (step, examples, wall_seconds or compute),
+    """Train and validation loss of every trial against `x` (step, examples, wall_seconds or compute),
     coloured by hypothesis; hollow circles mark stage boundaries."""
     if x not in X_AXES:
         raise ValueError(f"x={x!r} is invalid; expected one of {', '.join(X_AXES)}")
@@ -42,11 +42,11 @@ def loss_curves(metrics: pd.DataFrame, x: str = "step") -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True)
     for (_, hyp), rows in metrics.groupby(["trial_id", "hypothesis"], sort=False):
         rows = rows.sort_values("step")
-        for ax, col in zip(axes, ("train_loss", "test_loss")):
+        for ax, col in zip(axes, ("train_loss", "val_loss")):
             ax.plot(rows[x], rows[col], color=cmap[hyp], lw=1, alpha=0.6)
             ends = rows[rows["stage_end"].astype(bool) & ~rows["finished"].astype(bool)]
             ax.scatter(ends[x], ends[col], s=18, facecolors="none", edgecolors=[cmap[hyp]], zorder=3)
-    for ax, title in zip(axes, ("train loss", "test loss (all classes)")):
+    for ax, title in zip(axes, ("train loss", "validation loss (all classes)")):
         ax.set(title=title, xlabel=X_AXES[x], yscale="log")
         ax.grid(alpha=0.3)
     _legend(axes[1], cmap, metrics["hypothesis"])
@@ -56,10 +56,10 @@ def loss_curves(metrics: pd.DataFrame, x: str = "step") -> Figure:
 
 
 def loss_vs_image_size(metrics: pd.DataFrame) -> Figure:
-    """Train and test loss against the image size in use (the H3 question): every record's loss,
+    """Train and validation loss against the image size in use (the H3 question): every record's loss,
     by size, with the median per size joined."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for col, marker, colour in (("train_loss", "o", "tab:blue"), ("test_loss", "s", "tab:red")):
+    for col, marker, colour in (("train_loss", "o", "tab:blue"), ("val_loss", "s", "tab:red")):
         jitter = np.random.default_rng(0).uniform(-0.6, 0.6, len(metrics))
         ax.scatter(metrics["image_size"] + jitter, metrics[col], s=8, alpha=0.25, marker=marker, color=colour)
         med = metrics.groupby("image_size")[col].median()
@@ -73,18 +73,18 @@ def loss_vs_image_size(metrics: pd.DataFrame) -> Figure:
 
 def best_trials(trials: pd.DataFrame, top: int = 3) -> pd.DataFrame:
     """The `top` completed trials of each hypothesis by final accuracy, and the baseline control."""
-    done = trials[trials["status"] == "completed"].sort_values("final_test_acc", ascending=False)
+    done = trials[trials["status"] == "completed"].sort_values("final_val_acc", ascending=False)
     return done.groupby("hypothesis", sort=False).head(top)
 
 
 def pareto(points: pd.DataFrame, cost: str) -> pd.DataFrame:
     """The frontier: for each cost, the best accuracy reached at that cost or less."""
     ordered = points.sort_values(cost)
-    return ordered.assign(frontier=ordered["test_acc"].cummax()).drop_duplicates("frontier")
+    return ordered.assign(frontier=ordered["val_acc"].cummax()).drop_duplicates("frontier")
 
 
 def accuracy_vs_cost(metrics: pd.DataFrame, trials: pd.DataFrame, top: int = 3) -> Figure:
-    """Time-to-accuracy: test accuracy against compute and against wall time for the best trials
+    """Time-to-accuracy: validation accuracy against compute and against wall time for the best trials
     of each hypothesis, with the Pareto frontier over every record of every trial."""
     cmap = colours(trials["hypothesis"])
     chosen = best_trials(trials, top)
@@ -92,11 +92,11 @@ def accuracy_vs_cost(metrics: pd.DataFrame, trials: pd.DataFrame, top: int = 3) 
     for ax, cost in zip(axes, ("compute", "wall_seconds")):
         for trial_id, hyp in zip(chosen["trial_id"], chosen["hypothesis"]):
             rows = metrics[metrics["trial_id"] == trial_id].sort_values("step")
-            ax.plot(rows[cost], rows["test_acc"], color=cmap[hyp], lw=1.5, alpha=0.8)
+            ax.plot(rows[cost], rows["val_acc"], color=cmap[hyp], lw=1.5, alpha=0.8)
         front = pareto(metrics, cost)
         ax.step(front[cost], front["frontier"], where="post", color="grey", ls="--", lw=1, label="Pareto frontier")
-        top_acc = metrics["test_acc"].max()
-        ax.set(xlabel=X_AXES[cost], ylabel="test accuracy", ylim=(max(0.0, top_acc - 0.25), min(1.0, top_acc + 0.02)))
+        top_acc = metrics["val_acc"].max()
+        ax.set(xlabel=X_AXES[cost], ylabel="validation accuracy", ylim=(max(0.0, top_acc - 0.25), min(1.0, top_acc + 0.02)))
         ax.grid(alpha=0.3)
     _legend(axes[0], cmap, chosen["hypothesis"])
     axes[1].legend(frameon=False, fontsize=8)
@@ -135,16 +135,16 @@ def schedule_timeline(schedule: Schedule | str) -> Figure:
 
 
 def asha_view(metrics: pd.DataFrame, trials: pd.DataFrame) -> Figure:
-    """Every trial's test accuracy over the budget it used; × where the scheduler stopped it."""
+    """Every trial's validation accuracy over the budget it used; × where the scheduler stopped it."""
     cmap = colours(trials["hypothesis"])
     status = dict(zip(trials["trial_id"], trials["status"]))
     fig, ax = plt.subplots(figsize=(9, 4.8))
     for (trial_id, hyp), rows in metrics.groupby(["trial_id", "hypothesis"], sort=False):
         rows = rows.sort_values("step")
-        ax.plot(rows["budget_used"], rows["test_acc"], color=cmap[hyp], lw=1, alpha=0.7)
+        ax.plot(rows["budget_used"], rows["val_acc"], color=cmap[hyp], lw=1, alpha=0.7)
         if status.get(trial_id) == "stopped":
-            ax.scatter(rows["budget_used"].iloc[-1], rows["test_acc"].iloc[-1], marker="x", color=cmap[hyp], s=30)
-    ax.set(xlabel="budget used (compute ÷ the baseline's at the same budget)", ylabel="test accuracy",
+            ax.scatter(rows["budget_used"].iloc[-1], rows["val_acc"].iloc[-1], marker="x", color=cmap[hyp], s=30)
+    ax.set(xlabel="budget used (compute ÷ the baseline's at the same budget)", ylabel="validation accuracy",
            title="ASHA: every trial over its budget (× = stopped early)")
     ax.grid(alpha=0.3)
     _legend(ax, cmap, trials["hypothesis"])
@@ -152,7 +152,7 @@ def asha_view(metrics: pd.DataFrame, trials: pd.DataFrame) -> Figure:
     return fig
 
 
-def search_history(trials: pd.DataFrame, column: str = "final_test_acc", mode: str = "max") -> Figure:
+def search_history(trials: pd.DataFrame, column: str = "final_val_acc", mode: str = "max") -> Figure:
     """Each trial's final metric by trial number (colour: status) and the best so far."""
     ordered = trials.sort_values("trial_number")
     fig, ax = plt.subplots(figsize=(9, 4.2))

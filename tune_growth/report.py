@@ -19,7 +19,7 @@ import pandas as pd
 from tune_growth import plots
 from tune_growth.cli import OneLineParser, fail
 from tune_growth.io import atomic_write_text
-from tune_growth.results import export, searcher_state
+from tune_growth.results import check_schema, export, searcher_state
 
 
 def experiments(results_dir: Path) -> list[Path]:
@@ -38,35 +38,37 @@ def load(results_dir: str | Path, refresh: bool = True) -> tuple[pd.DataFrame, p
     for exp in exps:
         if refresh and any(exp.glob("trial_*/params.json")):
             export(exp)
-        frames.append((pd.read_parquet(exp / "trials.parquet"), pd.read_parquet(exp / "metrics.parquet")))
+        frames.append((check_schema(pd.read_parquet(exp / "trials.parquet"), exp / "trials.parquet"),
+                       pd.read_parquet(exp / "metrics.parquet")))
     trials = pd.concat([t for t, _ in frames], ignore_index=True) if frames else pd.DataFrame()
     metrics = pd.concat([m for _, m in frames], ignore_index=True) if frames else pd.DataFrame()
     return trials, metrics, exps
 
 
 def time_to_target(metrics: pd.DataFrame, target: float) -> pd.DataFrame:
-    """Per trial, the first record at or above `target` accuracy: examples, compute, seconds."""
-    hits = metrics[metrics["test_acc"] >= target].sort_values("step").groupby(["experiment", "trial_id"]).first()
+    """Per trial, the first record at or above `target` validation accuracy: examples, compute, seconds."""
+    hits = metrics[metrics["val_acc"] >= target].sort_values("step").groupby(["experiment", "trial_id"]).first()
     return hits[["examples", "compute", "wall_seconds"]].add_suffix("_to_target").reset_index()
 
 
 def summary_table(trials: pd.DataFrame, metrics: pd.DataFrame, target: float) -> pd.DataFrame:
-    """Best completed trial per hypothesis: accuracy, cost to `target`, schedule; plus counts."""
+    """Best completed trial per hypothesis, chosen on validation accuracy: its validation and test
+    accuracy, cost to `target` validation accuracy, schedule; plus counts."""
     done = trials[trials["status"] == "completed"].merge(time_to_target(metrics, target), how="left",
                                                           on=["experiment", "trial_id"])
-    best = done.sort_values("final_test_acc", ascending=False).groupby("hypothesis", sort=False).head(1)
+    best = done.sort_values("final_val_acc", ascending=False).groupby("hypothesis", sort=False).head(1)
     counts = trials.groupby("hypothesis").agg(trials=("trial_id", "size"),
                                               completed=("status", lambda s: int((s == "completed").sum())))
-    table = best.set_index("hypothesis")[["final_test_acc", "examples_to_target", "compute_to_target",
+    table = best.set_index("hypothesis")[["final_val_acc", "final_test_acc", "examples_to_target", "compute_to_target",
                                           "wall_seconds_to_target", "schedule"]].join(counts)
-    return table.sort_values("final_test_acc", ascending=False)
+    return table.sort_values("final_val_acc", ascending=False)
 
 
 def figures(trials: pd.DataFrame, metrics: pd.DataFrame, exps: list[Path], model_plots: bool = True) -> dict:
     """name -> (Figure, caption), in report order."""
-    figs = {"loss_vs_step": (plots.loss_curves(metrics, "step"), "Train and test loss against optimizer steps."),
+    figs = {"loss_vs_step": (plots.loss_curves(metrics, "step"), "Train and validation loss against optimizer steps."),
             "loss_vs_examples": (plots.loss_curves(metrics, "examples"), "The same against examples seen."),
-            "loss_vs_wall": (plots.loss_curves(metrics, "wall_seconds"), "The same against wall time."),
+            "loss_vs_wall": (plots.loss_curves(metrics, "wall_seconds"), "The same against training time (evaluation excluded)."),
             "loss_vs_image_size": (plots.loss_vs_image_size(metrics), "Loss against the image size in use (H3)."),
             "accuracy_vs_cost": (plots.accuracy_vs_cost(metrics, trials), "Time to accuracy, with the Pareto frontier."),
             "asha": (plots.asha_view(metrics, trials), "Every trial over its budget; × where ASHA stopped it.")}
@@ -96,7 +98,7 @@ def _model_figures(trials: pd.DataFrame, exps: list[Path]) -> dict:
     done = trials[trials["status"] == "completed"]
     if not len(done):
         return {}
-    best = done.loc[done["final_test_acc"].idxmax()]
+    best = done.loc[done["final_val_acc"].idxmax()]  # chosen on validation; the plots show its test split
     exp = next(e for e in exps if e.name == best["experiment"])
     try:
         spec = json.loads((exp / "search.json").read_text())["dataset"]
@@ -152,7 +154,9 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None, tar
     images = save_figures(figures(trials, metrics, exps, model_plots), out)
     table = summary_table(trials, metrics, target)
     title = f"tune_growth report: {', '.join(e.name for e in exps)}"
-    intro = f"Cost to reach {target:.1%} test accuracy (examples, compute = examples × pixels, seconds of training)."
+    intro = (f"Best per hypothesis by validation accuracy, its test accuracy beside it (measured once, chosen on "
+             f"nothing); cost to reach {target:.1%} validation accuracy (examples, compute = examples × pixels, "
+             "seconds of training).")
     return atomic_write_text(out / "report.html", render_html(title, table, images, "Best schedule per hypothesis", intro))
 
 
@@ -169,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"--target {args.target} is invalid; expected an accuracy in (0, 1]")
     try:
         page = build_report(args.results, args.out, args.target, not args.no_model_plots)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ValueError) as err:  # ValueError: results.SchemaError
         return fail(str(err))
     print(f"wrote {page}")
     return 0

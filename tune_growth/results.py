@@ -6,15 +6,24 @@ so it works on a running or a finished experiment, as often as wanted, and write
   trials.parquet   one row per trial (schema below, SCHEMA_VERSION)
   metrics.parquet  one row per reported evaluation record
 
+Schema version 2 (version 1 selected on the test split: `check_schema` refuses it in one line).
+Searches select on the validation split; a trial evaluates the test split once, at its end.
+
 trials.parquet columns: schema_version, experiment, trial_id, trial_number, hypothesis, is_control,
 config_json, param_<name> for each config key, schedule_json, schedule (describe()), lr_finder_json
 (the LR range test's lrs, losses, suggestions, rule and max_lr when max_lr was "find"), status
-(completed, stopped, diverged, errored, running), final_test_acc, best_test_acc, final_test_loss,
-budget_used, examples, compute, wall_seconds, time_total_s, max_lr, n_records, node_id, started_at and
+(completed, stopped, diverged, errored, running), final_val_acc, best_val_acc, final_val_loss (the
+selection metrics), final_test_acc, final_test_loss (the test split, evaluated once at the end of a
+trial that ran to the end; null for a stopped trial), budget_used, examples, compute, wall_seconds
+(training only), eval_seconds (evaluation, checkpoints, reports), time_total_s, max_lr, n_records, node_id, started_at and
 ended_at (unix seconds of the trial's start and last report), peak_rss_mb (the trial process's peak
 resident memory), pss_mb, uss_mb and anon_mb (its proportional, private and anonymous memory at the last report),
 error, and for each
-target accuracy T: examples_to_T, compute_to_T, seconds_to_T (null when never reached).
+target accuracy T: examples_to_T, compute_to_T, seconds_to_T (the first record whose validation
+accuracy reached T; null when none did).
+
+metrics.parquet columns: schema_version, experiment, trial_id, hypothesis, then RECORD_COLUMNS (the
+trainer's record fields, records.py, plus budget_used, training_iteration, time_total_s).
 """
 
 from __future__ import annotations
@@ -26,13 +35,26 @@ from pathlib import Path
 import pandas as pd
 
 from tune_growth.io import atomic_write_parquet
+from tune_growth.records import SPLIT_COLUMNS, first_reaching
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TARGETS = (0.9, 0.95, 0.97, 0.98)
 RECORD_COLUMNS = ("step", "examples", "epoch", "stage", "image_size", "classes_seen", "per_class", "frozen_groups",
-                  "precomputed", "lr",
-                  "train_loss", "test_loss", "test_acc", "test_loss_seen", "test_acc_seen", "wall_seconds",
+                  "precomputed", "lr", "train_loss", *SPLIT_COLUMNS, "wall_seconds", "eval_seconds",
                   "compute", "status", "stage_end", "finished", "budget_used", "training_iteration", "time_total_s")
+
+
+class SchemaError(ValueError):
+    """Results written by another schema version: the one-line message says what to do."""
+
+
+def check_schema(frame: pd.DataFrame, where: str | Path) -> pd.DataFrame:
+    """`frame` if its schema_version is this one's; else a one-line SchemaError."""
+    versions = sorted(set(frame["schema_version"].dropna().astype(int))) if "schema_version" in frame else []
+    if versions and versions != [SCHEMA_VERSION]:
+        raise SchemaError(f"{str(where)!r} has schema version {versions[0]} (version 1 selected schedules on the test "
+                          f"split); expected version {SCHEMA_VERSION}: re-run the search")
+    return frame
 
 
 def _tune_statuses(exp_dir: Path) -> dict[str, str]:
@@ -121,11 +143,6 @@ def _status(records: list[dict], tune_status: str, errored: bool) -> str:
     return "stopped"
 
 
-def _first(records: list[dict], target: float, key: str):
-    hit = next((r for r in records if r.get("test_acc", 0.0) >= target), None)
-    return None if hit is None else hit[key]
-
-
 def read_experiment(exp_dir: str | Path, targets=TARGETS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(trials, metrics) DataFrames for an experiment folder."""
     exp_dir = Path(exp_dir)
@@ -134,6 +151,9 @@ def read_experiment(exp_dir: str | Path, targets=TARGETS) -> tuple[pd.DataFrame,
     for trial_dir in sorted(p for p in exp_dir.iterdir() if p.is_dir() and (p / "params.json").is_file()):
         config = json.loads((trial_dir / "params.json").read_text())
         records = _read_records(trial_dir)
+        if records and "val_acc" not in records[-1]:
+            raise SchemaError(f"{str(trial_dir)!r} was written by a search of schema version 1 (it selected on the "
+                              f"test split); expected version {SCHEMA_VERSION}: re-run the search")
         trial_id = records[0]["trial_id"] if records else trial_dir.name.removeprefix("trial_")
         error_file = trial_dir / "error.txt"
         error = error_file.read_text().strip().splitlines()[-1] if error_file.is_file() else None
@@ -145,9 +165,12 @@ def read_experiment(exp_dir: str | Path, targets=TARGETS) -> tuple[pd.DataFrame,
                **{f"param_{k}": v for k, v in config.items()},
                "schedule_json": schedule_json, "schedule": last.get("schedule"), "lr_finder_json": lr_finder_json,
                "status": _status(records, statuses.get(trial_id, ""), error is not None),
-               "final_test_acc": last.get("test_acc"), "best_test_acc": max((r["test_acc"] for r in records), default=None),
+               "final_val_acc": last.get("val_acc"),
+               "best_val_acc": max((r["val_acc"] for r in records if r.get("val_acc") is not None), default=None),
+               "final_val_loss": last.get("val_loss"), "final_test_acc": last.get("test_acc"),
                "final_test_loss": last.get("test_loss"), "budget_used": last.get("budget_used"),
                "examples": last.get("examples"), "compute": last.get("compute"), "wall_seconds": last.get("wall_seconds"),
+               "eval_seconds": last.get("eval_seconds"),
                "time_total_s": last.get("time_total_s"), "max_lr": last.get("max_lr"), "n_records": len(records),
                "node_id": last.get("node_id"), "started_at": records[0].get("started_at") if records else None,
                "ended_at": last.get("reported_at"), "peak_rss_mb": max((r.get("peak_rss_mb", 0) for r in records), default=None),
@@ -155,9 +178,9 @@ def read_experiment(exp_dir: str | Path, targets=TARGETS) -> tuple[pd.DataFrame,
                "error": error, "order": order.get(trial_id, len(order)),
                "started": min((r.get("timestamp", 0) for r in records), default=None)}
         for t in targets:
-            row[f"examples_to_{t}"] = _first(records, t, "examples")
-            row[f"compute_to_{t}"] = _first(records, t, "compute")
-            row[f"seconds_to_{t}"] = _first(records, t, "wall_seconds")
+            hit = first_reaching(records, t, "val_acc")
+            for column, key in (("examples", "examples"), ("compute", "compute"), ("seconds", "wall_seconds")):
+                row[f"{column}_to_{t}"] = None if hit is None else hit[key]
         trials.append(row)
         for r in records:
             metrics.append({"schema_version": SCHEMA_VERSION, "experiment": exp_dir.name, "trial_id": trial_id,

@@ -6,14 +6,21 @@ its top 32 principal components (PCA of the training set, in float64, signs fixe
 no pretrained network (none can be downloaded here), it is deterministic and cheap, and on
 digits and small natural images nearby points in it look alike, which is what "iconic" and
 "diverse" need. A stage's per-class count k takes the first k examples of each class's ranking.
+
+Rankings and class orders are pure functions of the data, so `cached_rankings` and
+`cached_class_order` compute them once per dataset (by content fingerprint) and method, on disk
+(cache.py), for every trial and study run on a node.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from tune_growth.cache import cached_arrays, cached_json
 from tune_growth.data import Hierarchy, ImageDataset
 
 EMBED_SIZE = 16  # pixels: images are resized to this before PCA
@@ -74,6 +81,35 @@ def rank_examples(data: ImageDataset, method: str, seed: int = 0,
             raise ValueError(f"example selection {method!r} is unknown; expected random, iconic, "
                              "anti_iconic or diverse")
     return ranked
+
+
+def _selection_key(data: ImageDataset, what: str, method: str) -> dict:
+    # what the result depends on: the data's content, the method and the feature space
+    return {"data": data.fingerprint, what: method, "embed_size": EMBED_SIZE, "embed_dims": EMBED_DIMS}
+
+
+def cached_rankings(data: ImageDataset, method: str, seed: int, cache_dir: str | os.PathLike | None) -> list[torch.Tensor]:
+    """`rank_examples(data, method, seed)`, read from `cache_dir`/selection when a trial on this
+    node already computed it (random rankings are cheap and never cached; None: no cache)."""
+    if method == "random" or cache_dir is None:
+        return rank_examples(data, method, seed)
+
+    def compute() -> dict[str, np.ndarray]:
+        ranked = rank_examples(data, method, seed)
+        return {"order": torch.cat(ranked).numpy(), "counts": np.array([len(r) for r in ranked])}
+
+    arrays = cached_arrays(os.path.join(cache_dir, "selection"), "rank", _selection_key(data, "ranking", method), compute)
+    return [torch.from_numpy(part.astype(np.int64)) for part in np.split(arrays["order"], np.cumsum(arrays["counts"])[:-1])]
+
+
+def cached_class_order(data: ImageDataset, method: str, seed: int, cache_dir: str | os.PathLike | None) -> list[int]:
+    """`class_order(data, method, seed)`, with the coarse-to-fine order (the costly part, which
+    fine_to_coarse reverses) read from `cache_dir`/selection when already computed."""
+    if method == "random" or cache_dir is None or method not in CLASS_ORDERS:
+        return class_order(data, method, seed)
+    order = cached_json(os.path.join(cache_dir, "selection"), "classes", _selection_key(data, "order", "coarse_to_fine"),
+                        lambda: class_order(data, "coarse_to_fine"))
+    return order[::-1] if method == "fine_to_coarse" else order
 
 
 def tree_distances(tree: Hierarchy, n_classes: int) -> np.ndarray:

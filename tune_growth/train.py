@@ -52,6 +52,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--download", action="store_true", help="let torchvision download (machines with internet)")
     p.add_argument("--image-size", type=int, default=None, help="decode size in px for imagenette")
     p.add_argument("--classes", default=None, help="keep only these class ids, e.g. 0-4 or 0,2,5-7 (relabelled 0..k-1)")
+    p.add_argument("--val-fraction", type=float, default=0.1,
+                   help="share of each class's training examples held out for validation, evaluated at every "
+                        "record (default 0.1); 0 trains on all of them and evaluates the test split instead")
     p.add_argument("--model", default="lenet5", choices=sorted(MODELS), help="registered model")
     p.add_argument("--width", type=float, default=1.0, help="channel multiplier (e.g. 0.25 for a narrow resnet9)")
     p.add_argument("--pretrained", default=None, metavar="PATH",
@@ -94,11 +97,14 @@ def _parse_sets(items: list[str]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if not 0 <= args.val_fraction < 1:
+            raise ValueError(f"--val-fraction {args.val_fraction} is invalid; expected a fraction in [0, 1), e.g. 0.1")
         config = RunConfig(model=args.model, width=args.width, device=args.device, precision=args.precision,
                            seed=args.seed, evals=args.evals, lr_rule=args.lr_rule, pretrained=args.pretrained,
-                           precompute=not args.no_precompute)
+                           precompute=not args.no_precompute, monitor="val" if args.val_fraction > 0 else "test")
         classes = None if args.classes is None else parse_classes(args.classes)
-        data = load_dataset(DataSpec(args.dataset, args.data_root, args.download, args.image_size, classes))
+        data = load_dataset(DataSpec(args.dataset, args.data_root, args.download, args.image_size, classes,
+                                     args.val_fraction))
         if args.schedule is not None:
             if not args.schedule.is_file():
                 raise ScheduleError(f"--schedule {str(args.schedule)!r} is not a file; expected a schedule JSON file")
@@ -119,19 +125,21 @@ def run(trainer: Trainer, out: Path, quiet: bool = False) -> int:
     schedule, started = trainer.schedule, time.perf_counter()
     atomic_write_text(out / "schedule.json", json.dumps(schedule.to_dict(), indent=2, sort_keys=True))
     print(f"{schedule.hypothesis}: {schedule.describe()}", file=sys.stderr)
-    records = []
+    records, monitor = [], trainer.config.monitor
     with tqdm(total=trainer.total_steps, unit="step", disable=quiet, file=sys.stderr) as bar:
         for record in trainer.run():
             records.append(record)
             bar.update(record["step"] - bar.n)
-            bar.set_postfix(stage=record["stage"], px=record["image_size"], loss=f"{record['train_loss']:.3f}",
-                            acc=f"{record['test_acc']:.3f}")
+            bar.set_postfix({"stage": record["stage"], "px": record["image_size"], "loss": f"{record['train_loss']:.3f}",
+                             f"{monitor} acc": f"{record[f'{monitor}_acc']:.3f}"})
     atomic_write_parquet(out / "metrics.parquet", pd.DataFrame(records))
     atomic_write(out / "model.pt", lambda f: torch.save(trainer.model.state_dict(), f))
     last = records[-1]
     stage_lrs = {str(k): v for k, v in sorted(trainer.stage_lr.items())}
-    print(json.dumps({"status": last["status"], "test_acc": round(last["test_acc"], 4), "max_lr": trainer.max_lr,
-                      "stage_max_lr": stage_lrs,
+    val_acc = None if last["val_acc"] is None else round(last["val_acc"], 4)
+    print(json.dumps({"status": last["status"], "val_acc": val_acc, "test_acc": round(last["test_acc"], 4),
+                      "max_lr": trainer.max_lr, "stage_max_lr": stage_lrs,
+                      "train_seconds": round(last["wall_seconds"], 2), "eval_seconds": round(last["eval_seconds"], 2),
                       "seconds": round(time.perf_counter() - started, 2), "examples": last["examples"],
                       "schedule": schedule.describe(), "out": str(out)}))
     return 0

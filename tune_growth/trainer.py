@@ -1,7 +1,12 @@
 """The staged trainer every trial runs: stages in order, each drawing batches from its own index
 subset at its own image size, one LR policy over the whole schedule's planned steps.
 
-It yields one record per evaluation and imports nothing from Ray. Its full state (model,
+It yields one record per evaluation and imports nothing from Ray. Each record evaluates the
+monitored split (`RunConfig.monitor`: the validation split, which searches select on, or the test
+split, which the study reports on); the final record evaluates the test split too, so a search
+touches test once per trial, for the record. `wall_seconds` clocks training only (optimizer
+steps, batch preparation, stage set-up); evaluation, checkpointing and reporting between records
+are clocked apart in `eval_seconds` (on CUDA the clocks synchronize at their edges). Its full state (model,
 optimizer, counters, data generator, index stream, RNG for dropout, each stage's max LR) saves
 and loads, and a resumed run continues exactly like an uninterrupted one on the CPU. A NaN or
 infinite loss ends the run with status "diverged" and finite sentinel metrics, never an exception.
@@ -25,17 +30,19 @@ import torch.nn.functional as F
 
 from tune_growth import groups
 from tune_growth.augment import Augmenter, Batch, IndexStream
+from tune_growth.cache import DEFAULT_CACHE_DIR
 from tune_growth.data import ImageDataset
 from tune_growth.device import autocast, pick_device, resolve_precision, use_channels_last
 from tune_growth.lr_finder import SUGGESTIONS, cached_range_test, range_test, suggest
 from tune_growth.models import build_model
 from tune_growth.precompute import ActivationCache
 from tune_growth.pretrained import fingerprint, load_pretrained
+from tune_growth.records import METRIC_NAMES, SPLITS
 from tune_growth.schedule import Schedule, ScheduleError
-from tune_growth.selection import rank_examples, stage_indices
+from tune_growth.selection import cached_rankings, stage_indices
 
 DIVERGED_LOSS = 1e6  # finite sentinel loss reported for a diverged run (accuracy is reported as 0)
-DEFAULT_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "tune_growth")
+MONITORS = SPLITS  # the split evaluated at every record: val or test
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,9 @@ class RunConfig:
     0.002 (94% vs 84%): valley's misses are timid, steep's are ruinous.
     `pretrained`: a weights file (or "imagenet") loaded into everything but the head.
     `precompute`: train frozen, unaugmented stages on cached activations, held on the device up
-    to `activation_mb` MiB, beyond that in a memory-mapped file."""
+    to `activation_mb` MiB, beyond that in a memory-mapped file.
+    `monitor`: the split evaluated at every record, "val" (what selects: searches) or "test" (what
+    reports: the study's time to a test accuracy); the final record evaluates both."""
 
     model: str = "lenet5"
     width: float = 1.0
@@ -61,12 +70,15 @@ class RunConfig:
     eval_batch: int = 1000
     lr_rule: str = "steep"
     stage_lr_rule: str = "valley"
-    cache_dir: str = DEFAULT_CACHE
+    cache_dir: str = DEFAULT_CACHE_DIR
     pretrained: str | None = None
     precompute: bool = True
     activation_mb: float = 2048.0
+    monitor: str = "val"
 
     def __post_init__(self) -> None:
+        if self.monitor not in MONITORS:
+            raise ValueError(f"monitor={self.monitor!r} is invalid; expected one of {', '.join(MONITORS)}")
         if self.evals < 1:
             raise ValueError(f"evals={self.evals!r} is invalid; expected an integer >= 1")
         for name in ("lr_rule", "stage_lr_rule"):
@@ -85,6 +97,9 @@ class Trainer:
         self.device = pick_device(config.device)
         self.data = data.to(self.device)
         schedule.check_dataset(self.data.examples_per_class().tolist(), self.data.image_size)
+        if config.monitor == "val" and not len(self.data.val_y):
+            raise ValueError(f"monitor='val' needs a validation split, but {self.data.name} has none; expected a "
+                             "dataset loaded with val_fraction > 0, or monitor='test'")
         self.precision = resolve_precision(config.precision, self.device, config.model)
         channels_last = use_channels_last(self.device, config.model)
         torch.manual_seed(config.seed)
@@ -98,7 +113,7 @@ class Trainer:
         self.optimizer = self._make_optimizer()
         self.augmenter = Augmenter(schedule.augment, self.data.mean, self.data.std, self.device, channels_last)
         self.generator = torch.Generator(self.device).manual_seed(config.seed)
-        self.rankings = rank_examples(self.data, schedule.selection, schedule.selection_seed)
+        self.rankings = cached_rankings(self.data, schedule.selection, schedule.selection_seed, config.cache_dir)
         n_train = len(self.data.train_y)
         self.stage_steps = [max(1, math.ceil(e / schedule.batch_size)) for e in schedule.stage_examples(n_train)]
         self.total_steps = sum(self.stage_steps)
@@ -112,11 +127,11 @@ class Trainer:
         self.stage_finders: dict[int, dict] = {}  # range tests run when a stage with max_lr "find" began
         self.lr_now = 0.0  # the head's LR at the last step
         self.cache: ActivationCache | None = None  # the train set's cached activations, in a cached stage
-        self.test_cache: dict[bool, ActivationCache] = {}  # the test set's (per flip), in a cached stage
+        self.eval_cache: dict[bool, ActivationCache] = {}  # the monitored split's (per flip), in a cached stage
         self.cache_key: tuple[int, int] | None = None  # (image size, groups frozen) the caches are for
         self.rest: torch.nn.Module | None = None  # the layers after the cached prefix
         self.counters = {"stage": 0, "stage_step": 0, "step": 0, "examples": 0, "compute": 0, "next_eval": 1,
-                         "loss_sum": 0.0, "loss_count": 0, "wall": 0.0, "status": "running"}
+                         "loss_sum": 0.0, "loss_count": 0, "wall": 0.0, "eval_seconds": 0.0, "status": "running"}
 
     # --- set-up ---------------------------------------------------------------------------
     def _frozen_count(self, k: int) -> int:
@@ -186,13 +201,14 @@ class Trainer:
         key = (self.schedule.stages[k].image_size, self.frozen[k]) if self.cached(k) else None
         if key == self.cache_key:
             return
-        self.cache, self.test_cache, self.cache_key, self.rest = None, {}, key, None
+        self.cache, self.eval_cache, self.cache_key, self.rest = None, {}, key, None
         if key is None:
             return
         prefix, self.rest = groups.split_frozen(self.model, self.frozen[k])
         self.cache = self._activations(prefix, self.data.train_x, key[0], flip=False)
+        monitored = self.data.split(self.config.monitor)[0]
         for flip in (False, True) if self.schedule.tta else (False,):
-            self.test_cache[flip] = self._activations(prefix, self.data.test_x, key[0], flip)
+            self.eval_cache[flip] = self._activations(prefix, monitored, key[0], flip)
 
     def _activations(self, prefix: torch.nn.Module, images: torch.Tensor, size: int, flip: bool) -> ActivationCache:
         return ActivationCache(prefix, images, lambda x: self.augmenter.normalize(x, size),
@@ -232,10 +248,11 @@ class Trainer:
 
     def find_max_lr(self) -> dict:
         """The schedule's LR range test on all training data at the final stage's size, with the
-        first stage's frozen groups and multipliers, cached on disk (trials of a search share it)."""
+        first stage's frozen groups and multipliers, cached on disk by the data's content
+        fingerprint and everything else the curve depends on (trials of a search share it)."""
         s, c = self.schedule, self.config
         first = s.stages[0]
-        key = {"dataset": self.data.name, "train_size": len(self.data.train_y), "model": c.model, "width": c.width,
+        key = {"data": self.data.fingerprint, "model": c.model, "width": c.width,
                "batch_size": s.batch_size, "image_size": s.stages[-1].image_size, "seed": c.seed,
                "precision": self.precision, "optimizer": s.optimizer, "weight_decay": s.weight_decay,
                "augment": s.augment.to_dict(), "label_smoothing": s.label_smoothing}
@@ -282,7 +299,7 @@ class Trainer:
         if self.max_lr is None:
             self.lr_finder = self.find_max_lr()
             self.max_lr = self.lr_finder["suggestions"][self.config.lr_rule] * s.lr_mult
-        start = time.perf_counter() - ctr["wall"]
+        mark = time.perf_counter()  # the training clock runs from here to the next record
         while ctr["stage"] < len(s.stages) and ctr["status"] == "running":
             k = ctr["stage"]
             stage = s.stages[k]
@@ -311,8 +328,15 @@ class Trainer:
             if due or stage_done or ctr["status"] != "running":
                 while ctr["examples"] >= ctr["next_eval"] * self.eval_every:
                     ctr["next_eval"] += 1
-                ctr["wall"] = time.perf_counter() - start
-                yield self._record(k, stage_done)
+                self._sync()
+                stop = time.perf_counter()
+                ctr["wall"] += stop - mark
+                record = self._record(k, stage_done)
+                ctr["eval_seconds"] += time.perf_counter() - stop  # the evaluation
+                handed = time.perf_counter()
+                yield {**record, "eval_seconds": ctr["eval_seconds"]}
+                mark = time.perf_counter()
+                ctr["eval_seconds"] += mark - handed  # what the consumer did with it: checkpoint, report
 
     def full_problem_share(self, examples: int) -> float:
         """Fraction of the budget spent so far in the final stage (the full problem)."""
@@ -336,46 +360,62 @@ class Trainer:
                 group["momentum"] = momentum
 
     # --- evaluation and records ---------------------------------------------------------------
+    def _sync(self) -> None:
+        """Wait for queued device work, so a clock read after it counts that work (CUDA is async)."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
     @torch.no_grad()
-    def evaluate(self, size: int, classes: tuple[int, ...]) -> dict:
-        """Test loss and accuracy on all classes, and on `classes` alone (logits restricted to them)."""
+    def evaluate(self, split: str, size: int, classes: tuple[int, ...]) -> dict:
+        """Loss and accuracy on `split` (val or test), on all classes and on `classes` alone (logits
+        restricted to them): {"<split>_loss", "<split>_acc", "<split>_loss_seen", "<split>_acc_seen"}."""
         self.model.eval()
-        data, tta = self.data, self.schedule.tta
+        images, y = self.data.split(split)
         logits = []
-        if self.test_cache and size == self.cache_key[0]:  # a cached stage: the frozen prefix ran once
-            feats = [self.test_cache[flip].gather().split(self.config.eval_batch) for flip in self.test_cache]
+        if self.eval_cache and split == self.config.monitor and size == self.cache_key[0]:
+            # a cached stage: the frozen prefix ran once over the monitored split
+            feats = [self.eval_cache[flip].gather().split(self.config.eval_batch) for flip in self.eval_cache]
             for parts in zip(*feats):
                 with autocast(self.device, self.precision):
                     outs = [self.rest(part).float() for part in parts]
                 logits.append(sum(outs) / len(outs))  # flip TTA: the mean of x's and its mirror's logits
         else:
-            for x in data.test_x.split(self.config.eval_batch):
+            for x in images.split(self.config.eval_batch):
                 xb = self.augmenter.normalize(x, size)
                 with autocast(self.device, self.precision):
                     out = self.model(xb).float()
-                    if tta:  # flip test-time augmentation: average the logits of x and its mirror
+                    if self.schedule.tta:  # flip test-time augmentation: average the logits of x and its mirror
                         out = (out + self.model(xb.flip(-1)).float()) / 2
                 logits.append(out)
         self._train_mode()
-        logits, y = torch.cat(logits), data.test_y
+        logits = torch.cat(logits)
         seen = torch.tensor(classes, device=self.device)
         mask = torch.isin(y, seen)
-        remap = torch.full((data.num_classes,), -1, device=self.device, dtype=torch.long)
+        remap = torch.full((self.data.num_classes,), -1, device=self.device, dtype=torch.long)
         remap[seen] = torch.arange(len(seen), device=self.device)
         sub = logits[mask][:, seen]
-        return {"test_loss": float(F.cross_entropy(logits, y)), "test_acc": float((logits.argmax(1) == y).float().mean()),
-                "test_loss_seen": float(F.cross_entropy(sub, remap[y[mask]])),
-                "test_acc_seen": float((sub.argmax(1) == remap[y[mask]]).float().mean())}
+        return {f"{split}_loss": float(F.cross_entropy(logits, y)),
+                f"{split}_acc": float((logits.argmax(1) == y).float().mean()),
+                f"{split}_loss_seen": float(F.cross_entropy(sub, remap[y[mask]])),
+                f"{split}_acc_seen": float((sub.argmax(1) == remap[y[mask]]).float().mean())}
 
     def _record(self, k: int, stage_end: bool) -> dict:
+        """The record of an evaluation: the monitored split every time; at the end of the run the
+        test split too (and the validation split, when there is one). A split not evaluated has None."""
         ctr, stage = self.counters, self.schedule.stages[k]
         n_train = len(self.data.train_y)
-        if ctr["status"] == "diverged":
-            metrics = {"test_loss": DIVERGED_LOSS, "test_acc": 0.0, "test_loss_seen": DIVERGED_LOSS, "test_acc_seen": 0.0}
-            train_loss = DIVERGED_LOSS
-        else:
-            metrics = self.evaluate(stage.image_size, stage.classes)
-            train_loss = ctr["loss_sum"] / max(1, ctr["loss_count"])
+        finished = ctr["status"] != "running"
+        splits = [self.config.monitor]
+        if finished:
+            splits = [name for name in ("val", "test") if name == "test" or len(self.data.val_y)]
+        metrics = {f"{split}_{name}": None for split in MONITORS for name in METRIC_NAMES}
+        for split in splits:
+            if ctr["status"] == "diverged":
+                metrics.update({f"{split}_loss": DIVERGED_LOSS, f"{split}_acc": 0.0,
+                                f"{split}_loss_seen": DIVERGED_LOSS, f"{split}_acc_seen": 0.0})
+            else:
+                metrics.update(self.evaluate(split, stage.image_size, stage.classes))
+        train_loss = DIVERGED_LOSS if ctr["status"] == "diverged" else ctr["loss_sum"] / max(1, ctr["loss_count"])
         ctr["loss_sum"], ctr["loss_count"] = 0.0, 0
         return {"step": ctr["step"], "examples": ctr["examples"], "epoch": ctr["examples"] / n_train, "stage": k,
                 "image_size": stage.image_size, "classes_seen": len(stage.classes),
@@ -383,7 +423,7 @@ class Trainer:
                 "frozen_groups": self.frozen[k], "precomputed": self.cached(k),
                 "lr": self.lr_now, "train_loss": train_loss, **metrics,
                 "wall_seconds": ctr["wall"], "compute": ctr["compute"], "status": ctr["status"],
-                "stage_end": stage_end, "finished": ctr["status"] != "running"}
+                "stage_end": stage_end, "finished": finished}
 
     # --- checkpointing ------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -400,7 +440,8 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
-        self.counters, self.max_lr = dict(state["counters"]), state["max_lr"]
+        self.counters = {"eval_seconds": 0.0, **state["counters"]}  # checkpoints before eval_seconds lack it
+        self.max_lr = state["max_lr"]
         self.stage_lr = {int(k): float(v) for k, v in state.get("stage_lr", {}).items()}
         self.lr_now = float(state.get("lr_now", 0.0))
         if "torch_rng" in state:

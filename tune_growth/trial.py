@@ -23,27 +23,28 @@ import ray
 from ray import tune
 
 from tune_growth.builders import DEFAULTS, build_schedule
-from tune_growth.data import ImageDataset
+from tune_growth.data import TENSOR_FIELDS, ImageDataset
 from tune_growth.trainer import RunConfig, Trainer
 
 CHECKPOINT_FILE = "trainer.pt"
 
 
 def dataset_payload(data: ImageDataset) -> dict[str, Any]:
-    """The dataset as numpy arrays plus metadata: what goes into the object store."""
+    """The dataset as numpy arrays plus metadata (its content fingerprint too, computed once
+    here, not in every trial): what goes into the object store."""
     return {"name": data.name, "classes": data.classes, "mean": data.mean, "std": data.std,
-            "hierarchy": data.hierarchy, **{k: getattr(data, k).cpu().numpy()
-                                            for k in ("train_x", "train_y", "test_x", "test_y")}}
+            "hierarchy": data.hierarchy, "fingerprint": data.fingerprint,
+            **{k: getattr(data, k).cpu().numpy() for k in TENSOR_FIELDS}}
 
 
 def dataset_from_payload(payload: dict[str, Any]) -> ImageDataset:
     """Rebuild the ImageDataset around the object store's arrays without copying them."""
     with warnings.catch_warnings():  # the shared arrays are read-only; nothing here writes to them
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        tensors = {k: torch.from_numpy(payload[k]) for k in ("train_x", "train_y", "test_x", "test_y")}
-    return ImageDataset(payload["name"], tensors["train_x"], tensors["train_y"], tensors["test_x"],
-                        tensors["test_y"], tuple(payload["classes"]), tuple(payload["mean"]),
-                        tuple(payload["std"]), payload["hierarchy"])
+        tensors = {k: torch.from_numpy(payload[k]) for k in TENSOR_FIELDS}
+    return ImageDataset(payload["name"], classes=tuple(payload["classes"]), mean=tuple(payload["mean"]),
+                        std=tuple(payload["std"]), hierarchy=payload["hierarchy"], content_hash=payload["fingerprint"],
+                        **tensors)
 
 
 def memory_mb() -> dict:
@@ -81,7 +82,7 @@ def run_trial(config: dict, dataset: dict, run: dict) -> None:
     fail_at = int(run.pop("fail_at_step", 0))
     fault_marker = Path(run["cache_dir"]) / "faults" / tune.get_context().get_trial_id()
     data = dataset_from_payload(dataset)
-    schedule = build_schedule(schedule_params(config), data)
+    schedule = build_schedule(schedule_params(config), data, run["cache_dir"])
     trainer = Trainer(schedule, data, RunConfig(**run))
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
@@ -119,8 +120,9 @@ def run_trial(config: dict, dataset: dict, run: dict) -> None:
 def run_settings(model: str, width: float, device: str, precision: str, seed: int, evals: int,
                  cache_dir: str, threads: int, checkpoint_every: int = 5, fail_at_step: int = 0,
                  pretrained: str | None = None) -> dict:
-    """The per-search settings every trial shares (passed with `tune.with_parameters`)."""
+    """The per-search settings every trial shares (passed with `tune.with_parameters`). Trials
+    monitor the validation split: everything a search decides reads it."""
     settings = asdict(RunConfig(model=model, width=width, device=device, precision=precision, seed=seed,
-                                evals=evals, cache_dir=cache_dir, pretrained=pretrained))
+                                evals=evals, cache_dir=cache_dir, pretrained=pretrained, monitor="val"))
     return {**settings, "threads": threads, "checkpoint_every": checkpoint_every, "fail_at_step": fail_at_step}
 

@@ -10,8 +10,9 @@ from typing import Callable, Union
 
 import torch
 
-from tune_growth.data.base import (DataSpec, DatasetError, Hierarchy, ImageDataset, channel_stats,
-                                   from_arrays, hierarchy_leaves, parse_classes, select_classes, stratified_split)
+from tune_growth.data.base import (TENSOR_FIELDS, VAL_SEED, DataSpec, DatasetError, Hierarchy, ImageDataset,
+                                   carve_validation, channel_stats, from_arrays, hierarchy_leaves, parse_classes,
+                                   select_classes, stratified_split)
 from tune_growth.data.builtin import load_digits, load_mnist5k
 from tune_growth.data.files import load_imagenette, load_npz
 from tune_growth.data.torchvision_sets import (CIFAR10_HIERARCHY, load_cifar10, load_cifar100,
@@ -37,14 +38,19 @@ def check_dataset_name(name: str) -> str:
 
 
 def load_dataset(spec: Union[DataSpec, str], device: Union[str, torch.device] = "cpu") -> ImageDataset:
-    """Load a registered dataset and place its tensors on `device` (once; stages index into it)."""
+    """Load a registered dataset, keep `spec.classes` if given, carve the validation split
+    (`spec.val_fraction` of each class's training examples) and place the tensors on `device`
+    (once; stages index into it)."""
     spec = DataSpec(spec) if isinstance(spec, str) else spec
+    if not 0.0 <= spec.val_fraction < 1.0:  # checked before anything is read from disk
+        raise DatasetError(f"validation fraction {spec.val_fraction!r} is invalid; expected a fraction in [0, 1), "
+                           "e.g. 0.1")
     data = DATASETS[check_dataset_name(spec.name)](spec)
     if spec.classes is not None:
         data = select_classes(data, spec.classes)
-    return data.to(device)
+    return carve_validation(data, spec.val_fraction).to(device)
 
 
-__all__ = ["DATASETS", "CIFAR10_HIERARCHY", "DataSpec", "DatasetError", "Hierarchy", "ImageDataset",
+__all__ = ["DATASETS", "CIFAR10_HIERARCHY", "TENSOR_FIELDS", "VAL_SEED", "DataSpec", "carve_validation", "DatasetError", "Hierarchy", "ImageDataset",
            "channel_stats", "check_dataset_name", "from_arrays", "hierarchy_leaves", "load_dataset", "parse_classes",
            "select_classes", "stratified_split"]

@@ -8,14 +8,12 @@ code 2 and a one-line message. Results: <storage>/<name>/trials.parquet and metr
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-import torch
-
 from tune_growth.builders import build_schedule
-from tune_growth.cli import OneLineParser, fail
+from tune_growth.cache import DEFAULT_CACHE_DIR
+from tune_growth.cli import OneLineParser, fail, parse_gpus
 from tune_growth.data import DATASETS, DataSpec, DatasetError, load_dataset, parse_classes
 from tune_growth.models import MODELS, build_model
 from tune_growth.pretrained import IMAGENET, load_pretrained
@@ -31,6 +29,9 @@ def parser() -> OneLineParser:
     p.add_argument("--dataset", choices=sorted(DATASETS), help="dataset (default: the space's, mnist5k)")
     p.add_argument("--data-root", help="folder holding the dataset's files")
     p.add_argument("--classes", help="keep only these class ids, e.g. 0-4 or 0,2,5-7 (relabelled 0..k-1)")
+    p.add_argument("--val-fraction", type=float, default=0.1,
+                   help="share of each class's training examples held out as the validation split that the "
+                        "search selects on (default 0.1; seeded and stratified, the same on every machine)")
     p.add_argument("--pretrained", metavar="PATH",
                    help="weights every trial starts from (all but the head): a model.pt of tune_growth.train, a "
                         "torchvision resnet state dict, or 'imagenet'; on a cluster, a path every node can read")
@@ -64,21 +65,13 @@ def check_flags(args) -> None:
               ("--num-cpus", args.num_cpus, lambda v: v >= 1, "an integer >= 1"),
               ("--width", args.width, lambda v: 0 < v <= 8, "0 < width <= 8"),
               ("--reduction-factor", args.reduction_factor, lambda v: v > 1, "a number > 1"),
-              ("--evals", args.evals, lambda v: v >= 1, "an integer >= 1")]
+              ("--evals", args.evals, lambda v: v >= 1, "an integer >= 1"),
+              ("--val-fraction", args.val_fraction, lambda v: 0 < v < 1,
+               "a fraction in (0, 1), e.g. 0.1: a search selects on the validation split, never on test")]
     for flag, value, ok, valid in checks:
         if value is not None and not ok(value):
             raise ValueError(f"{flag} {value} is invalid; expected {valid}")
-    if args.gpus_per_trial not in (None, "auto"):
-        try:
-            gpus = float(args.gpus_per_trial)
-        except ValueError:
-            gpus = -1.0
-        if gpus < 0:
-            raise ValueError(f"--gpus-per-trial {args.gpus_per_trial!r} is invalid; expected auto or a number >= 0")
-        local = not (args.address or os.environ.get("RAY_ADDRESS"))
-        if gpus > 0 and local and not torch.cuda.is_available():
-            raise ValueError(f"--gpus-per-trial {args.gpus_per_trial} asks for GPUs but this machine has none and no "
-                             "--address was given; expected 0, auto, or a cluster with GPUs")
+    parse_gpus("--gpus-per-trial", args.gpus_per_trial, args.address)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.resume and not (storage / name).is_dir():
             raise ValueError(f"--resume: no experiment at {str(storage / name)!r}; expected an earlier run's folder")
         classes = None if args.classes is None else parse_classes(args.classes)
-        data_spec = DataSpec(dataset, args.data_root, classes=classes)
+        data_spec = DataSpec(dataset, args.data_root, classes=classes, val_fraction=args.val_fraction)
         data = load_dataset(data_spec)
         pretrained = args.pretrained
         if pretrained is not None:  # load once here: a wrong file is a one-line error, not N failed trials
@@ -107,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         # one dry run of the space, built into a schedule for this dataset, catches bad values early
         import optuna
         trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=args.seed)).ask()
-        build_schedule({**space.fixed, **(space.fn(trial) or {}), **trial.params}, data)
+        build_schedule({**space.fixed, **(space.fn(trial) or {}), **trial.params}, data, DEFAULT_CACHE_DIR)
     except (spaces.SpaceError, DatasetError, ScheduleError, ValueError) as err:
         return fail(str(err))
 

@@ -13,6 +13,7 @@ import ray
 from ray import tune
 from ray.tune.schedulers import FIFOScheduler
 
+from tune_growth.cache import DEFAULT_CACHE_DIR
 from tune_growth.data import DataSpec, ImageDataset
 from tune_growth.io import atomic_write_text
 from tune_growth.search.scheduler import PhaseAlignedASHA
@@ -25,7 +26,7 @@ DEFAULT_GPUS_PER_TRIAL = 1.0  # when the cluster has GPUs ("auto"); fractions sh
 # Parameters a growing space fixes that describe growth, not the run: left out of the baseline.
 GROWTH_PREFIXES = ("h1_", "h2_", "h3_", "ft_", "stages", "early_share", "share_growth")
 PROGRESS_COLUMNS = {"stage": "stage", "image_size": "px", "classes_seen": "cls", "examples": "examples",
-                    "budget_used": "budget", "test_acc": "acc", "status": "run"}
+                    "budget_used": "budget", "val_acc": "val acc", "status": "run"}
 # Checkpoints are small and frequent (every stage end); Ray's warning about frequent experiment
 # snapshots is noise here.
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
@@ -56,7 +57,7 @@ class SearchOptions:
     evals: int = 20
     device: str = "auto"
     precision: str = "auto"
-    cache_dir: str = os.path.join(os.path.expanduser("~"), ".cache", "tune_growth")
+    cache_dir: str = DEFAULT_CACHE_DIR
     max_failures: int = 2
     verbose: int = 1
     fail_at_step: int = 0  # fault injection for the reliability tests (see trial.py)
@@ -132,21 +133,24 @@ def default_resources(cpus_per_trial: float | None, gpus_per_trial: float | str 
     return cpus, gpus, max(1, fits)
 
 
-def describe_search(opts: SearchOptions, data_spec: DataSpec | None) -> dict:
-    """What <experiment>/search.json records: enough to reload the dataset and the models later."""
+def describe_search(opts: SearchOptions, data_spec: DataSpec | None, fingerprint: str | None = None) -> dict:
+    """What <experiment>/search.json records: enough to reload the dataset (its validation split
+    and content fingerprint too) and the models later, and to re-run its schedules the same way."""
     sp = opts.space
     return {"space": sp.name, "space_path": str(sp.path), "hypothesis": sp.hypothesis, "metric": sp.metric,
-            "mode": sp.mode, "dataset": asdict(data_spec) if data_spec else {"name": sp.dataset},
+            "mode": sp.mode, "dataset": asdict(data_spec) if data_spec else {"name": sp.dataset}, "data_fingerprint": fingerprint,
             "model": sp.model, "width": sp.width, "budget_epochs": opts.budget_epochs, "num_trials": opts.num_trials,
             "seed": opts.seed, "sampler": opts.sampler, "asha": opts.asha, "phase_start": sp.phase_start,
-            "settle": sp.settle, "concurrency": opts.concurrency, "pretrained": opts.pretrained}
+            "settle": sp.settle, "concurrency": opts.concurrency, "pretrained": opts.pretrained,
+            "precision": opts.precision, "evals": opts.evals, "selection_split": "val"}
 
 
 def run_search(opts: SearchOptions, data: ImageDataset, data_spec: DataSpec | None = None) -> tune.ResultGrid:
     """Run the search (or continue it with `opts.resume`); Ray must be initialised."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the classic reporter shows our columns
     if not opts.resume:
-        atomic_write_text(opts.experiment_dir / "search.json", json.dumps(describe_search(opts, data_spec), indent=2))
+        atomic_write_text(opts.experiment_dir / "search.json", json.dumps(describe_search(opts, data_spec, data.fingerprint),
+                                                                               indent=2))
     trainable = make_trainable(opts, data)
     if opts.resume:
         tuner = tune.Tuner.restore(str(opts.experiment_dir), trainable=trainable, resume_unfinished=True,

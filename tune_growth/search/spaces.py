@@ -4,7 +4,7 @@ before Ray starts, so a typo costs a one-line error instead of a cluster.
 A space file declares constants and one define-by-run function; it computes nothing:
 
     FIXED = {"hypothesis": "h1", "crop_pad": 2}   # builder parameters every trial shares
-    METRIC, MODE = "test_acc", "max"
+    METRIC, MODE = "val_acc", "max"              # validation: what a search selects on
     DATASET, MODEL = "mnist5k", "lenet5"          # defaults; the CLI may override
     BUDGET_EPOCHS, NUM_TRIALS = 20.0, 16
     PHASE_START = 0.4    # budget fraction by which every schedule here trains on the full problem
@@ -28,7 +28,7 @@ from tune_growth.search.scheduler import SETTLE
 
 SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
 REQUIRED = ("FIXED", "METRIC", "MODE", "DATASET", "MODEL", "BUDGET_EPOCHS", "NUM_TRIALS", "PHASE_START", "space")
-METRICS = ("test_acc", "test_loss")
+METRICS = ("val_acc", "val_loss")  # select on validation; the test split is for the final report
 # Parameters that belong to the run, not the schedule: a space may not suggest them.
 RUN_LEVEL = ("budget_epochs",)
 
@@ -113,6 +113,9 @@ def check(space: Space) -> None:
     if space.fixed.get("hypothesis") not in HYPOTHESES:
         raise SpaceError(f"{where}: FIXED['hypothesis']={space.fixed.get('hypothesis')!r}; expected one of "
                          f"{', '.join(HYPOTHESES)}")
+    if str(space.metric).startswith("test_"):
+        raise SpaceError(f"{where}: METRIC={space.metric!r} selects on the test split; expected one of {METRICS} "
+                         "(the validation split; test is for the final report)")
     if space.metric not in METRICS or space.mode not in ("max", "min"):
         raise SpaceError(f"{where}: METRIC={space.metric!r}, MODE={space.mode!r}; expected METRIC in {METRICS} "
                          "and MODE 'max' or 'min'")

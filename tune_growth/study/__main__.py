@@ -1,17 +1,21 @@
 """`python -m tune_growth.study --results results`: does growing the training problem make
-training faster? The best schedule of each hypothesis (from the searches' Parquet results, or
-JSON files) is re-run over several seeds on Ray beside fair controls at the same model and budget:
-the tuned baseline, the random-order growing set, the anti-curriculum and the budgeted baseline.
-Writes runs.parquet, effects.parquet, study.md, PNGs and study.html; prints the verdicts.
+training faster? The best schedule of each hypothesis (from the searches' Parquet results, chosen
+on validation accuracy, or JSON files) is re-run over several seeds on Ray beside fair controls at
+the same model and budget: the tuned baseline, the random-order growing set, the anti-curriculum
+and the budgeted baseline. Every run trains on the searches' training part (the same validation
+split held out) and is measured on the test split. Dataset, validation split, model, precision
+and pretrained weights default to the searches' (their search.json). Writes runs.parquet,
+effects.parquet, study.md, PNGs and study.html; prints the verdicts.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
 
-from tune_growth.cli import OneLineParser, fail
+from tune_growth.cli import OneLineParser, fail, parse_gpus
 from tune_growth.data import DATASETS, DataSpec, DatasetError, ImageDataset, load_dataset
 from tune_growth.models import MODELS
 from tune_growth.schedule import Schedule, ScheduleError, Stage
@@ -24,10 +28,18 @@ def parser() -> OneLineParser:
     p = OneLineParser(prog="python -m tune_growth.study", description=__doc__.splitlines()[0])
     p.add_argument("--results", type=Path, help="searches' results folder: the best completed schedule per hypothesis")
     p.add_argument("--schedule", type=Path, action="append", default=[], help="a schedule JSON file (repeatable)")
-    p.add_argument("--dataset", choices=sorted(DATASETS), default="mnist5k", help="dataset")
-    p.add_argument("--data-root", help="folder holding the dataset's files")
-    p.add_argument("--model", choices=sorted(MODELS), default="lenet5", help="model, the same for every schedule")
-    p.add_argument("--width", type=float, default=1.0, help="model channel multiplier")
+    p.add_argument("--dataset", choices=sorted(DATASETS), help="dataset (default: the searches', else mnist5k)")
+    p.add_argument("--data-root", help="folder holding the dataset's files (default: the searches')")
+    p.add_argument("--val-fraction", type=float,
+                   help="validation share held out of training, as in the searches (default: theirs, else 0.1)")
+    p.add_argument("--model", choices=sorted(MODELS), help="model, the same for every schedule (default: the "
+                                                           "searches', else lenet5)")
+    p.add_argument("--width", type=float, help="model channel multiplier (default: the searches', else 1)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], help="autocast precision (default: the searches')")
+    p.add_argument("--pretrained", metavar="PATH", help="weights every run starts from (default: the searches')")
+    p.add_argument("--cpus-per-run", type=float, default=1.0, help="CPUs per run (default 1)")
+    p.add_argument("--gpus-per-run", default="auto",
+                   help="GPUs per run, fractions allowed (default auto: 1 when the cluster has GPUs)")
     p.add_argument("--seeds", type=int, default=5, help="seeds per schedule (>= 2; default 5)")
     p.add_argument("--budget", type=float, help="epochs per run for every schedule (default: the baseline's)")
     p.add_argument("--targets", type=float, nargs="*", help="target accuracies (default: baseline median - 1, - 0.5 points)")
@@ -41,15 +53,62 @@ def parser() -> OneLineParser:
 
 
 def from_results(results: Path) -> dict[str, Schedule]:
-    """The best completed schedule per hypothesis in the experiments under `results`."""
+    """The best completed schedule per hypothesis in the experiments under `results`, by final
+    validation accuracy (the test split chooses nothing)."""
     from tune_growth.report import load
 
     trials, _, _ = load(results)
     if trials.empty:
         raise ValueError(f"--results {str(results)!r} holds no experiment with trials; expected a search's folder")
     done = trials[(trials["status"] == "completed") & trials["schedule_json"].notna()]
-    best = done.sort_values("final_test_acc", ascending=False).groupby("hypothesis", sort=False).head(1)
+    best = done.sort_values("final_val_acc", ascending=False).groupby("hypothesis", sort=False).head(1)
     return {row.hypothesis: Schedule.from_json(row.schedule_json) for row in best.itertuples()}
+
+
+STUDY_DEFAULTS = {"model": "lenet5", "width": 1.0, "precision": "auto", "pretrained": None}
+
+
+def search_settings(results: Path | None) -> dict:
+    """The settings the searches under `results` share (their search.json): the dataset spec, model,
+    width, precision and pretrained weights. {} without --results; a one-line error when the
+    searches disagree, since one study compares them on one footing."""
+    if results is None:
+        return {}
+    from tune_growth.report import experiments
+
+    found: dict[str, dict] = {}
+    for exp in experiments(results):
+        path = exp / "search.json"
+        if path.is_file():
+            s = json.loads(path.read_text())
+            found[exp.name] = {"dataset": s.get("dataset"), "model": s.get("model"), "width": s.get("width"),
+                               "precision": s.get("precision", "auto"), "pretrained": s.get("pretrained")}
+    if not found:
+        return {}
+    first_name, first = next(iter(found.items()))
+    for name, other in found.items():
+        for key in first:
+            if other[key] != first[key]:
+                raise ValueError(f"searches {first_name!r} and {name!r} differ in {key} ({first[key]!r} vs "
+                                 f"{other[key]!r}); expected searches run on one footing")
+    return first
+
+
+def resolve_settings(args) -> DataSpec:
+    """Fill the flags left unset from the searches' settings (or the defaults), in place; return
+    the dataset spec every run uses."""
+    searched = search_settings(args.results)
+    for key, default in STUDY_DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, searched.get(key, default))
+    spec = DataSpec(**searched["dataset"]) if searched.get("dataset") else DataSpec()
+    overrides = {k: v for k, v in (("name", args.dataset), ("root", args.data_root),
+                                   ("val_fraction", args.val_fraction)) if v is not None}
+    spec = replace(spec, **overrides)
+    if isinstance(spec.classes, list):
+        spec = replace(spec, classes=tuple(spec.classes))
+    args.dataset, args.val_fraction = spec.name, spec.val_fraction
+    return spec
 
 
 def plain_baseline(template: Schedule, data: ImageDataset) -> Schedule:
@@ -104,7 +163,17 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--results {str(args.results)!r} is not a folder; expected a searches' results folder")
         if args.targets and not all(0 < t <= 1 for t in args.targets):
             raise ValueError(f"--targets {args.targets} are invalid; expected accuracies in (0, 1]")
-        data = load_dataset(DataSpec(args.dataset, args.data_root))
+        if not args.cpus_per_run > 0:
+            raise ValueError(f"--cpus-per-run {args.cpus_per_run} is invalid; expected a positive number")
+        args.gpus_per_run = parse_gpus("--gpus-per-run", args.gpus_per_run, args.address)
+        spec = resolve_settings(args)
+        data = load_dataset(spec)
+        if args.pretrained is not None:  # a wrong file is one line here, not a failed run per seed
+            from tune_growth.models import build_model
+            from tune_growth.pretrained import load_pretrained
+
+            load_pretrained(build_model(args.model, data.channels, data.num_classes, args.width), args.model,
+                            args.pretrained)
         entries = collect(args, data)
     except (DatasetError, ScheduleError, ValueError) as err:
         return fail(str(err))

@@ -39,10 +39,21 @@ def run_study(entries: dict[str, Schedule], data: ImageDataset, args) -> tuple[p
         address = args.address or os.environ.get("RAY_ADDRESS")
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  **({} if address else {"num_cpus": args.num_cpus or os.cpu_count()}))
-    config = asdict(RunConfig(model=args.model, width=args.width, device="auto", evals=args.evals))
-    results = run_all(entries, dataset_payload(data), config, args.seeds)
+    config = asdict(RunConfig(model=args.model, width=args.width, device="auto", evals=args.evals,
+                              precision=args.precision, pretrained=args.pretrained, monitor="test"))
+    cpus, gpus = run_resources(args.cpus_per_run, args.gpus_per_run)
+    print(f"each run: {cpus:g} CPU, {gpus:g} GPU; precision {args.precision}"
+          + (f"; pretrained {args.pretrained}" if args.pretrained else ""), flush=True)
+    results, resources = run_all(entries, dataset_payload(data), config, args.seeds, cpus, gpus)
     targets = args.targets or default_targets(results)
-    return runs_table(results, entries, targets), targets
+    return runs_table(results, entries, targets, resources), targets
+
+
+def run_resources(cpus_per_run: float, gpus_per_run: str | float | None) -> tuple[float, float]:
+    """(CPUs, GPUs) per run: GPUs "auto" is one per run when the cluster has GPUs, else none."""
+    if gpus_per_run in (None, "auto"):
+        return float(cpus_per_run), 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+    return float(cpus_per_run), float(gpus_per_run)
 
 
 def write_outputs(runs: pd.DataFrame, targets: list[float], out: Path, title: str) -> str:
