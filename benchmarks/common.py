@@ -46,3 +46,15 @@ def interleaved_medians(fns: dict[str, Callable[[], None]], repeats: int, device
 
 def emit(name: str, result: dict) -> None:
     print(json.dumps({"benchmark": name, **result, "context": context()}), flush=True)
+
+
+def whole_train(spec="mnist5k", device="cpu"):
+    """A dataset for a benchmark that measures and selects nothing (speed, accuracy at a fixed
+    recipe): the whole training split, no validation split carved out, so its figures compare
+    with earlier ones; its runs evaluate the test split (RunConfig(monitor="test"))."""
+    from dataclasses import replace
+
+    from tune_growth.data import DataSpec, load_dataset
+
+    spec = DataSpec(spec) if isinstance(spec, str) else spec
+    return load_dataset(replace(spec, val_fraction=0.0), device)

@@ -19,10 +19,10 @@ import time
 
 import torch
 
-from benchmarks.common import emit
+from benchmarks.common import emit, whole_train
 from benchmarks.loop import CIFAR
 from tune_growth.builders import build_schedule
-from tune_growth.data import DataSpec, load_dataset
+from tune_growth.data import DataSpec
 from tune_growth.trainer import RunConfig, Trainer
 
 
@@ -47,10 +47,10 @@ def main(argv: list[str] | None = None) -> None:
     cifar = not args.no_cifar and os.path.isdir(CIFAR)
     spec = DataSpec("npz", CIFAR) if cifar else DataSpec("mnist5k")
     aug = {"crop_pad": 4, "flip": True} if cifar else {"crop_pad": 2}
-    source = load_dataset(DataSpec(spec.name, spec.root, classes=(0, 1, 2, 3, 4)))
-    target = load_dataset(DataSpec(spec.name, spec.root, classes=(5, 6, 7, 8, 9)))
+    source = whole_train(DataSpec(spec.name, spec.root, classes=(0, 1, 2, 3, 4)))
+    target = whole_train(DataSpec(spec.name, spec.root, classes=(5, 6, 7, 8, 9)))
     with tempfile.TemporaryDirectory() as tmp:
-        base = RunConfig(model=args.model, width=args.width, evals=5, cache_dir=os.path.join(tmp, "cache"),
+        base = RunConfig(model=args.model, width=args.width, evals=5, cache_dir=os.path.join(tmp, "cache"), monitor="test",
                          stage_lr_rule=args.stage_lr_rule)
         pre, pre_acc, pre_s = train(source, {"hypothesis": "baseline", "budget_epochs": args.pretrain_epochs, **aug}, base)
         weights = os.path.join(tmp, "pretrained.pt")

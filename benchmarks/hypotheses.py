@@ -13,17 +13,18 @@ import statistics
 import tempfile
 import time
 
-from benchmarks.common import emit
+from benchmarks.common import emit, whole_train
 from tune_growth.builders import build_schedule
-from tune_growth.data import load_dataset
+from tune_growth.records import first_reaching
 from tune_growth.trainer import RunConfig, Trainer
 
 HYPOTHESES = ("baseline", "h1", "h2", "h3")
 
 
-def first_reaching(records: list[dict], target: float, key: str) -> float | None:
-    hit = next((r for r in records if r["test_acc"] >= target), None)
-    return None if hit is None else round(hit[key], 2)
+def cost_to(records: list[dict], target: float, key: str) -> float | None:
+    """`key` (examples or training seconds) at the first record whose test accuracy reached `target`."""
+    hit = first_reaching(records, target, "test_acc")
+    return None if hit is None else hit[key]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--crop-pad", type=int, default=2, help="pad-crop augmentation in px")
     args = p.parse_args(argv)
 
-    data = load_dataset("mnist5k")
+    data = whole_train("mnist5k")
     results = {}
     with tempfile.TemporaryDirectory() as cache:  # a fresh LR-finder cache: its cost is counted once
         for name in HYPOTHESES:
@@ -42,12 +43,12 @@ def main(argv: list[str] | None = None) -> None:
             runs = []
             for seed in range(args.seeds):
                 started = time.perf_counter()
-                trainer = Trainer(schedule, data, RunConfig(evals=40, seed=seed, cache_dir=cache))
+                trainer = Trainer(schedule, data, RunConfig(evals=40, seed=seed, cache_dir=cache, monitor="test"))
                 records = list(trainer.run())
                 runs.append({"acc": records[-1]["test_acc"], "train_seconds": records[-1]["wall_seconds"],
                              "total_seconds": time.perf_counter() - started, "max_lr": trainer.max_lr,
-                             "examples_to_target": first_reaching(records, args.target, "examples"),
-                             "seconds_to_target": first_reaching(records, args.target, "wall_seconds"),
+                             "examples_to_target": cost_to(records, args.target, "examples"),
+                             "seconds_to_target": cost_to(records, args.target, "wall_seconds"),
                              "examples": records[-1]["examples"], "compute": records[-1]["compute"]})
             results[name] = {
                 "schedule": schedule.describe(), "acc_mean": round(statistics.mean(r["acc"] for r in runs), 4),

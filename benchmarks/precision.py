@@ -7,9 +7,8 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from benchmarks.common import emit
+from benchmarks.common import emit, whole_train
 from tune_growth.builders import build_schedule
-from tune_growth.data import load_dataset
 from tune_growth.device import pick_device, resolve_precision
 from tune_growth.trainer import RunConfig, Trainer
 
@@ -20,13 +19,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--budget", type=float, default=20.0, help="epochs per run")
     p.add_argument("--seeds", type=int, default=3, help="seeds per model and precision")
     args = p.parse_args(argv)
-    data = load_dataset("mnist5k")
+    data = whole_train("mnist5k")
     schedule = build_schedule({"hypothesis": "baseline", "budget_epochs": args.budget, "crop_pad": 2, "max_lr": 0.05}, data)
     rows = []
     for model in args.models:
         width = 0.5 if model == "cnn" else 1.0
         for precision in ("fp32", "bf16"):
-            runs = [list(Trainer(schedule, data, RunConfig(model=model, width=width, precision=precision, seed=seed,
+            runs = [list(Trainer(schedule, data, RunConfig(model=model, width=width, precision=precision, seed=seed, monitor="test",
                                                            evals=1)).run())[-1] for seed in range(args.seeds)]
             rows.append({"model": model, "width": width, "precision": precision,
                          "examples_per_second": round(statistics.median(r["examples"] / r["wall_seconds"] for r in runs)),

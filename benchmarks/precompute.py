@@ -13,9 +13,9 @@ import argparse
 import os
 import time
 
-from benchmarks.common import emit, interleaved_medians
+from benchmarks.common import emit, interleaved_medians, whole_train
 from benchmarks.loop import CIFAR
-from tune_growth.data import DataSpec, load_dataset
+from tune_growth.data import DataSpec
 from tune_growth.lr_schedule import LRPolicy
 from tune_growth.schedule import Schedule, Stage
 from tune_growth.trainer import RunConfig, Trainer
@@ -36,12 +36,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-cifar", action="store_true")
     args = p.parse_args(argv)
     cifar = not args.no_cifar and os.path.isdir(CIFAR)
-    data = load_dataset(DataSpec("npz", CIFAR) if cifar else DataSpec("mnist5k"))
+    data = whole_train(DataSpec("npz", CIFAR) if cifar else DataSpec("mnist5k"))
     extra = 4.0
 
     def run(epochs: float, precompute: bool) -> None:
         trainer = Trainer(head_only(data, epochs, args.batch), data,
-                          RunConfig(model=args.model, width=args.width, evals=1, precompute=precompute))
+                          RunConfig(model=args.model, width=args.width, evals=1, precompute=precompute, monitor="test"))
         for _ in trainer.run():
             pass
 
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     per_epoch = {mode: (t[f"{mode}_{args.epochs + extra}"] - t[f"{mode}_{args.epochs}"]) / extra
                  for mode in ("cached", "full")}
     start = time.perf_counter()
-    Trainer(head_only(data, 1.0, args.batch), data, RunConfig(model=args.model, width=args.width))  # set-up alone
+    Trainer(head_only(data, 1.0, args.batch), data, RunConfig(model=args.model, width=args.width, monitor="test"))  # set-up alone
     setup = time.perf_counter() - start
     emit("precompute", {"dataset": "cifar10 subset" if cifar else data.name, "model": args.model, "width": args.width,
                         "train_images": len(data.train_y), "batch": args.batch,

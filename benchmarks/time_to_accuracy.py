@@ -8,10 +8,11 @@ import argparse
 import os
 import statistics
 
-from benchmarks.common import emit
+from benchmarks.common import emit, whole_train
 from benchmarks.loop import CIFAR
 from tune_growth.builders import build_schedule
-from tune_growth.data import DataSpec, load_dataset
+from tune_growth.data import DataSpec
+from tune_growth.records import first_reaching
 from tune_growth.trainer import RunConfig, Trainer
 
 
@@ -19,9 +20,9 @@ def case(data, model, width, target, budget, params, seeds) -> dict:
     schedule = build_schedule({"hypothesis": "baseline", "budget_epochs": budget, **params}, data)
     hits, finals = [], []
     for seed in range(seeds):
-        records = list(Trainer(schedule, data, RunConfig(model=model, width=width, seed=seed, evals=40)).run())
+        records = list(Trainer(schedule, data, RunConfig(model=model, width=width, seed=seed, evals=40, monitor="test")).run())
         finals.append(records[-1]["test_acc"])
-        hit = next((r for r in records if r["test_acc"] >= target), None)
+        hit = first_reaching(records, target, "test_acc")
         hits.append(None if hit is None else {k: hit[k] for k in ("wall_seconds", "examples", "compute")})
     reached = [h for h in hits if h]
     med = lambda k: statistics.median(h[k] for h in reached) if reached else None  # noqa: E731
@@ -36,9 +37,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seeds", type=int, default=3, help="seeds per case")
     p.add_argument("--no-cifar", action="store_true", help="skip the CIFAR-10 subset case")
     args = p.parse_args(argv)
-    cases = [case(load_dataset("mnist5k"), "lenet5", 1.0, 0.97, 20.0, {"crop_pad": 2}, args.seeds)]
+    cases = [case(whole_train("mnist5k"), "lenet5", 1.0, 0.97, 20.0, {"crop_pad": 2}, args.seeds)]
     if not args.no_cifar and os.path.isdir(CIFAR):
-        cases.append(case(load_dataset(DataSpec("npz", CIFAR)), "resnet9", 0.25, 0.65, 15.0,
+        cases.append(case(whole_train(DataSpec("npz", CIFAR)), "resnet9", 0.25, 0.65, 15.0,
                           {"crop_pad": 4, "flip": True}, args.seeds))
     emit("time_to_accuracy", {"cases": cases})
 

@@ -114,7 +114,7 @@ def test_parquet_reads_alike_from_pandas_pyarrow_and_duckdb(results):
                          "GROUP BY status ORDER BY status").df()
         expected = frame.groupby("status").agg(n=("trial_id", "size"), best=("final_test_acc", "max")).reset_index()
         assert sql["status"].tolist() == expected["status"].tolist() and sql["n"].tolist() == expected["n"].tolist()
-        assert sql["best"].tolist() == pytest.approx(expected["best"].tolist())
+        assert sql["best"].tolist() == pytest.approx(expected["best"].tolist(), nan_ok=True)  # stopped: no test
 
 
 def test_plot_functions_on_real_results(results):
@@ -135,7 +135,7 @@ def test_plot_functions_on_real_results(results):
 def test_model_plots_from_the_best_checkpoint(results):
     data = load_dataset("mnist5k")
     trials, _, _ = load(results, refresh=False)
-    best = trials[trials["status"] == "completed"].sort_values("final_test_acc").iloc[-1]
+    best = trials[trials["status"] == "completed"].sort_values("final_val_acc").iloc[-1]
     model, schedule = load_trial_model(results / best["experiment"] / f"trial_{best['trial_id']}", data)
     cm = confusion_matrix(model, data, schedule.stages[-1].image_size)
     assert cm.sum() == len(data.test_y) and abs(cm.trace() / cm.sum() - best["final_test_acc"]) < 1e-6

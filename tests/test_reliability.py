@@ -38,7 +38,7 @@ def tiny_options(tmp_path, name, space, trials=3, **kw):
 
 
 ABSURD = '''FIXED = {"hypothesis": "h3"}
-METRIC, MODE = "test_acc", "max"
+METRIC, MODE = "val_acc", "max"
 DATASET, MODEL = "mnist5k", "lenet5"
 BUDGET_EPOCHS, NUM_TRIALS, PHASE_START = 1.0, 4, 0.5
 def space(trial):
@@ -68,7 +68,7 @@ def test_a_crashed_trial_resumes_from_its_checkpoint_with_the_same_result(ray_se
     a, ma = read_experiment(clean.experiment_dir)
     b, mb = read_experiment(crashed.experiment_dir)
     assert (b["status"] == "completed").all() and a["final_test_acc"].tolist() == b["final_test_acc"].tolist()
-    cols = ["trial_number", "step", "examples", "stage", "lr", "train_loss", "test_loss", "test_acc", "compute"]
+    cols = ["trial_number", "step", "examples", "stage", "lr", "train_loss", "val_loss", "val_acc", "compute"]
 
     def ordered(metrics, trials):  # trial ids are random; the suggestion order is not
         numbered = metrics.merge(trials[["trial_id", "trial_number"]], on="trial_id")

@@ -60,7 +60,14 @@ def test_search_writes_both_parquet_files_with_the_baseline_first(searched):
     assert trials.loc[0, "hypothesis"] == "baseline" and trials.loc[0, "is_control"]
     assert set(trials.loc[1:, "hypothesis"]) == {"h1"} and not trials.loc[1:, "is_control"].any()
     assert set(trials["status"]) <= STATUSES and (trials["status"] == "completed").any()
-    assert (trials["schema_version"] == 1).all() and (metrics["schema_version"] == 1).all()
+    assert (trials["schema_version"] == 2).all() and (metrics["schema_version"] == 2).all()
+    # selection reads validation; the test split is evaluated once, at the end of a completed trial
+    assert json.loads((searched / "search.json").read_text())["metric"] == "val_acc"
+    completed = trials[trials["status"] == "completed"]
+    assert completed["final_val_acc"].between(0.5, 1).all() and completed["final_test_acc"].between(0.5, 1).all()
+    assert trials.loc[trials["status"] == "stopped", "final_test_acc"].isna().all()
+    assert metrics["val_acc"].notna().all() and metrics["test_acc"].notna().sum() == metrics["finished"].sum()
+    assert (metrics["eval_seconds"] > 0).all() and (metrics["wall_seconds"] > 0).all()
     for text, described in zip(trials["schedule_json"], trials["schedule"]):
         assert Schedule.from_json(text).describe() == described
     assert len(metrics) == trials["n_records"].sum()
@@ -97,9 +104,9 @@ def test_asha_lets_a_late_blooming_schedule_survive_the_first_rung(ray_session, 
     trainable = tune.with_parameters(run_trial, dataset=dataset_payload(mnist), run=settings)
 
     def search(scheduler, name):  # A first (as the control), then B; one at a time
-        searcher = ScheduleSearcher(lambda trial: b, {}, "test_acc", "max", lag=0, baseline=a)
+        searcher = ScheduleSearcher(lambda trial: b, {}, "val_acc", "max", lag=0, baseline=a)
         tuner = tune.Tuner(trainable, tune_config=tune.TuneConfig(
-            metric="test_acc", mode="max", scheduler=scheduler, num_samples=2, max_concurrent_trials=1,
+            metric="val_acc", mode="max", scheduler=scheduler, num_samples=2, max_concurrent_trials=1,
             search_alg=searcher), run_config=tune.RunConfig(name=name, storage_path=str(tmp_path), verbose=0))
         results = {r.config["hypothesis"]: r.metrics for r in tuner.fit()}
         return results["baseline"], results["h2"]
@@ -110,7 +117,7 @@ def test_asha_lets_a_late_blooming_schedule_survive_the_first_rung(ray_session, 
     assert not naive_b["finished"]  # compared while it still learned two classes: stopped
     ours = make_scheduler(options(tmp_path, "x", space="h2"))  # first rung at the space's PHASE_START
     ours_a, ours_b = search(ours, "ours")
-    assert ours_b["finished"] and ours_b["test_acc"] > ours_a["test_acc"]  # it survives, and it wins
+    assert ours_b["finished"] and ours_b["val_acc"] > ours_a["val_acc"]  # it survives, and it wins
 
 
 def cli_command(storage, *extra):

@@ -30,7 +30,7 @@ def test_shipped_spaces_cover_the_hypotheses_and_controls():
 
 
 GOOD = '''FIXED = {"hypothesis": "h1"}
-METRIC, MODE = "test_acc", "max"
+METRIC, MODE = "val_acc", "max"
 DATASET, MODEL = "mnist5k", "lenet5"
 BUDGET_EPOCHS, NUM_TRIALS, PHASE_START = 2.0, 4, 0.4
 def space(trial):
@@ -45,7 +45,8 @@ BAD = {
     "run-level parameter": (GOOD + '    trial.suggest_float("budget_epochs", 1, 5)\n', "['budget_epochs']"),
     "unknown fixed": (GOOD.replace('{"hypothesis": "h1"}', '{"hypothesis": "h1", "colour": 1}'), "['colour']"),
     "unknown hypothesis": (GOOD.replace('"h1"}', '"h7"}'), "FIXED['hypothesis']='h7'"),
-    "bad metric": (GOOD.replace('"test_acc"', '"accuracy"'), "METRIC='accuracy'"),
+    "bad metric": (GOOD.replace('"val_acc"', '"accuracy"'), "METRIC='accuracy'"),
+    "selects on test": (GOOD.replace('"val_acc"', '"test_acc"'), "METRIC='test_acc' selects on the test split"),
     "early share past phase start": (GOOD.replace("0.05, 0.4", "0.05, 0.6"), "early_share=0.6 can exceed"),
     "raises": (GOOD + "    raise KeyError('x')\n", "space(trial) raised KeyError"),
     "import error": ("import not_a_module\n" + GOOD, "failed to import: ModuleNotFoundError"),

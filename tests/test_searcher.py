@@ -14,13 +14,13 @@ def space(trial):
 
 
 def make(seed=0, lag=2, baseline=True):
-    return ScheduleSearcher(space, {"hypothesis": "h1", "crop_pad": 2}, "test_acc", "max", seed=seed, lag=lag,
+    return ScheduleSearcher(space, {"hypothesis": "h1", "crop_pad": 2}, "val_acc", "max", seed=seed, lag=lag,
                             baseline={"hypothesis": "baseline", "crop_pad": 2} if baseline else None)
 
 
 def finish(searcher, trial_id, acc, finished=True, status="completed", error=False):
-    searcher.on_trial_result(trial_id, {"test_acc": acc / 2, "budget_used": 0.4})
-    searcher.on_trial_complete(trial_id, None if error else {"test_acc": acc, "finished": finished, "status": status,
+    searcher.on_trial_result(trial_id, {"val_acc": acc / 2, "budget_used": 0.4})
+    searcher.on_trial_complete(trial_id, None if error else {"val_acc": acc, "finished": finished, "status": status,
                                                              "budget_used": 1.0 if finished else 0.4}, error=error)
 
 
@@ -94,4 +94,4 @@ def test_state_round_trips_through_json_and_continues_the_sequence(tmp_path):
 
 def test_unknown_sampler_is_refused():
     with pytest.raises(ValueError, match="sampler 'grid' is unknown"):
-        ScheduleSearcher(space, {}, "test_acc", "max", sampler="grid")
+        ScheduleSearcher(space, {}, "val_acc", "max", sampler="grid")

@@ -1,7 +1,13 @@
 """The study: controls derived from schedules, and a tiny end-to-end study on real Ray."""
 
+import json
+import textwrap
+
 import pandas as pd
 import pytest
+import torch
+
+from scripts import run_json_script
 
 from tune_growth.builders import build_schedule
 from tune_growth.data import load_dataset
@@ -50,6 +56,11 @@ def test_a_tiny_study_end_to_end(ray_session, mnist, tmp_path, capsys):
     assert set(runs["label"]) == {"h1", "h3", "baseline", "random_growing", "anti_h1", "budgeted"}
     assert len(runs) == 12 and (runs.groupby("label")["seed"].nunique() == 2).all()
     assert (runs["status"] == "completed").all()
+    # measured on test at every record; trained on the training part the searches use (10% held out)
+    assert runs["final_test_acc"].between(0.3, 1).all() and runs["final_val_acc"].between(0.3, 1).all()
+    curves = [json.loads(c) for c in runs["curve_json"]]
+    assert all(len(c) >= 8 and all(acc is not None for _, _, acc in c) for c in curves)
+    assert (runs["cpus"] == 1).all() and (runs["gpus"] == 0).all() and (runs["eval_seconds"] > 0).all()
     assert {"baseline", "random_growing"} == set(effects["reference"])
     assert effects["verdict"].str.len().gt(10).all() and (effects["low"] <= effects["high"]).all()
     page = (out / "study.html").read_text()
@@ -79,8 +90,77 @@ def test_no_budgeted_duplicate_when_the_baseline_already_decays_linearly(mnist, 
     (["--results", "/nowhere"], "is not a folder"),
     (["--schedule", "/nowhere.json"], "is not a file"),
     (["--targets", "1.5", "--schedule", "x.json"], "--targets [1.5] are invalid"),
+    (["--gpus-per-run", "lots", "--schedule", "x.json"], "--gpus-per-run 'lots' is invalid"),
+    (["--val-fraction", "1.2", "--schedule", "x.json"], "validation fraction 1.2 is invalid"),
 ])
 def test_study_bad_input_exits_2(args, message, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without GPUs")
+def test_study_refuses_gpus_on_a_machine_without_any(capsys):
+    assert main(["--gpus-per-run", "1", "--schedule", "x.json"]) == 2
+    assert "asks for GPUs but this machine has none" in capsys.readouterr().err
+
+
+def _search_json(folder, **overrides):
+    folder.mkdir(parents=True)
+    spec = {"name": "mnist5k", "root": None, "download": False, "image_size": None, "classes": [0, 1, 2, 3, 4],
+            "val_fraction": 0.2}
+    settings = {"dataset": spec, "model": "cnn", "width": 0.5, "precision": "fp32", "pretrained": None, **overrides}
+    (folder / "search.json").write_text(json.dumps(settings))
+    (folder / "trials.parquet").write_bytes(b"")  # marks the folder as an experiment
+
+
+def test_the_study_runs_with_the_searches_settings(tmp_path):
+    from types import SimpleNamespace
+    from tune_growth.study.__main__ import resolve_settings
+
+    _search_json(tmp_path / "results" / "h1")
+    _search_json(tmp_path / "results" / "h2")
+    args = SimpleNamespace(results=tmp_path / "results", dataset=None, data_root=None, val_fraction=None, model=None,
+                           width=None, precision=None, pretrained=None)
+    spec = resolve_settings(args)
+    assert spec.classes == (0, 1, 2, 3, 4) and spec.val_fraction == 0.2 and spec.name == "mnist5k"
+    assert (args.model, args.width, args.precision) == ("cnn", 0.5, "fp32")
+    explicit = SimpleNamespace(**{**vars(args), "val_fraction": 0.1, "model": "lenet5"})
+    assert resolve_settings(explicit).val_fraction == 0.1 and explicit.model == "lenet5"
+    _search_json(tmp_path / "results" / "h3", precision="bf16")
+    with pytest.raises(ValueError, match="differ in precision"):
+        resolve_settings(SimpleNamespace(**{**vars(args), "precision": None}))
+
+
+GPU_STUDY = textwrap.dedent('''
+    import json, sys
+    from pathlib import Path
+    import pandas as pd
+    import ray
+    from ray.cluster_utils import Cluster
+    from tune_growth.builders import build_schedule
+    from tune_growth.data import load_dataset
+    from tune_growth.study.__main__ import main
+    tmp = Path(sys.argv[1])
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "num_gpus": 1})  # GPUs declared, not real
+    ray.init(address=cluster.address)
+    schedule = build_schedule({"hypothesis": "h3", "budget_epochs": 0.5, "max_lr": 0.05}, load_dataset("mnist5k"))
+    (tmp / "h3.json").write_text(schedule.to_json())
+    given = {}
+    for gpus in ("0.5", "auto"):
+        out = tmp / f"study_{gpus}"
+        args = ["--schedule", str(tmp / "h3.json"), "--seeds", "2", "--evals", "2", "--no-controls", "--out", str(out),
+                "--address", cluster.address, "--gpus-per-run", gpus]
+        assert main(args) == 0
+        runs = pd.read_parquet(out / "runs.parquet")
+        given[gpus] = sorted(set(zip(runs["cpus"], runs["gpus"])))
+    print(json.dumps(given), flush=True)
+    ray.shutdown()
+    cluster.shutdown()
+''')
+
+
+@pytest.mark.slow
+def test_study_runs_ask_for_the_gpus_the_cluster_has(tmp_path):
+    given = run_json_script(GPU_STUDY, tmp_path)
+    assert given == {"0.5": [[1.0, 0.5]], "auto": [[1.0, 1.0]]}  # fractions share a GPU; auto takes one per run

@@ -21,11 +21,13 @@ def test_train_cli_runs_and_writes_results(tmp_path):
                "--set", "h1_selection=diverse", "--evals", "4", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert summary["status"] == "completed" and 0.5 < summary["test_acc"] <= 1.0
+    assert summary["status"] == "completed" and 0.5 < summary["test_acc"] <= 1.0 and 0.5 < summary["val_acc"] <= 1.0
+    assert 0 < summary["train_seconds"] < summary["seconds"] and summary["eval_seconds"] > 0
     assert summary["schedule"].startswith("3 stages: 1/cls@16px")
     metrics = pd.read_parquet(out / "metrics.parquet")
     assert {"step", "examples", "epoch", "stage", "image_size", "classes_seen", "per_class", "lr", "train_loss",
-            "test_loss", "test_acc", "test_loss_seen", "test_acc_seen", "wall_seconds", "compute",
+            "test_loss", "test_acc", "test_loss_seen", "test_acc_seen", "val_loss", "val_acc", "val_loss_seen",
+            "val_acc_seen", "wall_seconds", "eval_seconds", "compute",
             "status"} <= set(metrics.columns)
     assert metrics["stage"].tolist() == sorted(metrics["stage"]) and metrics["status"].iloc[-1] == "completed"
     schedule = Schedule.from_json((out / "schedule.json").read_text())
@@ -48,6 +50,7 @@ def test_train_cli_runs_and_writes_results(tmp_path):
     (["--dataset", "cifar10", "--data-root", "/nonexistent/cifar"], "'/nonexistent/cifar' is not a folder"),
     (["--schedule", "/nonexistent.json"], "is not a file"),
     (["--precision", "fp8"], "invalid choice: 'fp8'"),
+    (["--val-fraction", "1"], "--val-fraction 1.0 is invalid"),
     (["--device", "tpu"], "device 'tpu' is invalid"),
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, message, tmp_path, capsys):
