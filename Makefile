@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks search_efficiency
 	$(PY) -m benchmarks precompute
 	$(PY) -m benchmarks finetune
+	$(PY) -m benchmarks measurement
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

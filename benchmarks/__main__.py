@@ -17,6 +17,7 @@ BENCHMARKS = {
     "memory": "benchmarks.memory",
     "precompute": "benchmarks.precompute",
     "finetune": "benchmarks.finetune",
+    "measurement": "benchmarks.measurement",
 }
 
 

@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> None:
             for split, n in (("train", examples), ("test", 1000)):
                 np.savez(Path(tmp) / f"{split}.npz", x=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
                          y=np.arange(n) % 10)
-            data = load_dataset(DataSpec("npz", tmp, val_fraction=0.0))
-            dataset_mb = sum(t.numel() for t in (data.train_x, data.test_x)) / 2**20
+            data = load_dataset(DataSpec("npz", tmp))
+            dataset_mb = sum(t.numel() for t in (data.train_x, data.val_x, data.test_x)) / 2**20
             ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
             opts = SearchOptions(spaces.load("h3"), args.trials, 0.05, 2, 1.0, 0.0, Path(tmp) / "results", "memory",
                                  evals=2, verbose=0, cache_dir=str(Path(tmp) / "cache"), asha=False)

@@ -1,6 +1,7 @@
 """Analysis on the results of real (tiny) searches: plots, the HTML report in headless Chromium,
 the notebooks executed, and the Parquet files read alike by pandas, pyarrow and DuckDB."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -149,3 +150,23 @@ def test_report_cli_bad_input(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert report_main([str(tmp_path)]) == 2  # a folder with no experiment in it
     assert "no experiment with trials" in capsys.readouterr().err
+
+
+def test_results_of_schema_version_1_give_a_one_line_error(tmp_path, capsys):
+    from tune_growth.results import SchemaError, read_experiment
+    from tune_growth.study.__main__ import main as study_main
+
+    exp = tmp_path / "old" / "h1_old"
+    exp.mkdir(parents=True)
+    pd.DataFrame({"schema_version": [1], "trial_id": ["a"], "final_test_acc": [0.98]}).to_parquet(exp / "trials.parquet")
+    pd.DataFrame({"schema_version": [1], "trial_id": ["a"]}).to_parquet(exp / "metrics.parquet")
+    assert report_main([str(tmp_path / "old"), "--no-model-plots"]) == 2
+    assert study_main(["--results", str(tmp_path / "old")]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 2 and all("schema version 1" in e and "re-run the search" in e for e in errors)
+    trial = tmp_path / "raw" / "trial_a"  # a version-1 search's own trial folder, re-exported
+    trial.mkdir(parents=True)
+    (trial / "params.json").write_text(json.dumps({"hypothesis": "h1"}))
+    (trial / "result.json").write_text(json.dumps({"step": 1, "test_acc": 0.5, "trial_id": "a"}) + "\n")
+    with pytest.raises(SchemaError, match="schema version 1"):
+        read_experiment(tmp_path / "raw")

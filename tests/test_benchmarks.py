@@ -22,6 +22,7 @@ TINY = {
     "memory": ["--examples", "10000", "--trials", "2"],
     "precompute": ["--no-cifar", "--width", "0.25", "--epochs", "0.25", "--repeats", "1"],
     "finetune": ["--no-cifar", "--width", "0.25", "--pretrain-epochs", "0.5", "--budget", "3", "--seeds", "1"],
+    "measurement": ["--no-cifar", "--epochs", "0.5", "--repeats", "1"],
 }
 
 

@@ -94,6 +94,15 @@ def test_imagenette_cache_is_built_once_and_reused(tmp_path):
     assert cache.stat().st_mtime_ns == stamp and torch.equal(first.train_x, again.train_x)
     (tmp_path / "train" / "n01440764" / "0.png").unlink()  # the file list changed: rebuild
     assert len(load_dataset(DataSpec("imagenette", str(tmp_path), image_size=16, val_fraction=0)).train_y) == 11
+    from PIL import Image
+    remade = tmp_path / "train" / "n01440764" / "1.png"  # re-made: same name, same byte size, other pixels
+    Image.fromarray(np.zeros((30, 40, 3), np.uint8)).save(remade, compress_level=0)
+    before = load_dataset(DataSpec("imagenette", str(tmp_path), image_size=16, val_fraction=0))
+    size = remade.stat().st_size
+    Image.fromarray(np.full((30, 40, 3), 200, np.uint8)).save(remade, compress_level=0)
+    assert remade.stat().st_size == size
+    after = load_dataset(DataSpec("imagenette", str(tmp_path), image_size=16, val_fraction=0))
+    assert int(before.train_x[0].max()) == 0 and int(after.train_x[0].min()) == 200  # the cache followed the content
 
 
 def test_npz_accepts_grayscale_nhw(tmp_path):
