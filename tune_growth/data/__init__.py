@@ -51,6 +51,6 @@ def load_dataset(spec: Union[DataSpec, str], device: Union[str, torch.device] = 
     return carve_validation(data, spec.val_fraction).to(device)
 
 
-__all__ = ["DATASETS", "CIFAR10_HIERARCHY", "TENSOR_FIELDS", "VAL_SEED", "DataSpec", "carve_validation", "DatasetError", "Hierarchy", "ImageDataset",
-           "channel_stats", "check_dataset_name", "from_arrays", "hierarchy_leaves", "load_dataset", "parse_classes",
-           "select_classes", "stratified_split"]
+__all__ = ["DATASETS", "CIFAR10_HIERARCHY", "TENSOR_FIELDS", "VAL_SEED", "DataSpec", "DatasetError", "Hierarchy",
+           "ImageDataset", "carve_validation", "channel_stats", "check_dataset_name", "from_arrays", "hierarchy_leaves",
+           "load_dataset", "parse_classes", "select_classes", "stratified_split"]
