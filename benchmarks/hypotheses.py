@@ -14,9 +14,9 @@ import tempfile
 import time
 
 from benchmarks.common import emit, whole_train
-from tune_growth.builders import build_schedule
-from tune_growth.records import first_reaching
-from tune_growth.trainer import RunConfig, Trainer
+from tune_growth.schedule.builders import build_schedule
+from tune_growth.train.records import first_reaching
+from tune_growth.train.trainer import RunConfig, Trainer
 
 HYPOTHESES = ("baseline", "h1", "h2", "h3")
 

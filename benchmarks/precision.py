@@ -1,6 +1,6 @@
 """precision: fp32 against bf16 autocast, per model: step throughput (examples per second of
 training) and final test accuracy on mnist5k at the baseline schedule, over seeds. The device
-policy (tune_growth/device.py) picks bf16 only where it measured faster and accuracy held."""
+policy (tune_growth/train/device.py) picks bf16 only where it measured faster and accuracy held."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import argparse
 import statistics
 
 from benchmarks.common import emit, whole_train
-from tune_growth.builders import build_schedule
-from tune_growth.device import pick_device, resolve_precision
-from tune_growth.trainer import RunConfig, Trainer
+from tune_growth.schedule.builders import build_schedule
+from tune_growth.train.device import pick_device, resolve_precision
+from tune_growth.train.trainer import RunConfig, Trainer
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     import ray
 
     from tune_growth.data import load_dataset
-    from tune_growth.results import read_experiment
+    from tune_growth.results.export import read_experiment
     from tune_growth.search import spaces
     from tune_growth.search.run import SearchOptions, run_search
 

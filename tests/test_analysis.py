@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from tune_growth import plots
+from tune_growth.analysis import plots
 from tune_growth.data import DataSpec, load_dataset
-from tune_growth.plots_model import confusion_matrix, grad_cam, load_trial_model
-from tune_growth.report import build_report, load, main as report_main, summary_table
+from tune_growth.analysis.model_plots import confusion_matrix, grad_cam, load_trial_model
+from tune_growth.analysis.report import build_report, load, main as report_main, summary_table
 from tune_growth.search import spaces
 from tune_growth.search.run import SearchOptions, run_search
 
@@ -153,7 +153,7 @@ def test_report_cli_bad_input(tmp_path, capsys):
 
 
 def test_results_of_schema_version_1_give_a_one_line_error(tmp_path, capsys):
-    from tune_growth.results import SchemaError, read_experiment
+    from tune_growth.results.export import SchemaError, read_experiment
     from tune_growth.study.__main__ import main as study_main
 
     exp = tmp_path / "old" / "h1_old"

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tune_growth.augment import (AugmentConfig, Augmenter, IndexStream, cutout, iterate_batches, mixup,
+from tune_growth.data.augment import (AugmentConfig, Augmenter, IndexStream, cutout, iterate_batches, mixup,
                                  random_crop, random_flip, resize_batch)
 
 

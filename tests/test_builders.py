@@ -3,10 +3,10 @@ each axis's invariants (growth, containment, class order, sizes)."""
 
 import pytest
 
-from tune_growth.builders import HYPOTHESES, build_schedule, class_counts, image_sizes, per_class_counts, stage_shares
+from tune_growth.schedule.builders import HYPOTHESES, build_schedule, class_counts, image_sizes, per_class_counts, stage_shares
 from tune_growth.data import load_dataset
-from tune_growth.schedule import Schedule
-from tune_growth.selection import class_order, rank_examples, stage_indices
+from tune_growth.schedule.core import Schedule
+from tune_growth.schedule.selection import class_order, rank_examples, stage_indices
 
 
 @pytest.fixture(scope="module")

@@ -183,7 +183,7 @@ def test_content_fingerprint_tells_content_apart_and_travels(tmp_path):
     write_npz(tmp_path / "two", seed=2)  # same name, same sizes, other images
     one, two = load_dataset(DataSpec("npz", str(tmp_path / "one"))), load_dataset(DataSpec("npz", str(tmp_path / "two")))
     assert one.name == two.name and one.train_x.shape == two.train_x.shape and one.fingerprint != two.fingerprint
-    from tune_growth.trial import dataset_from_payload, dataset_payload
+    from tune_growth.search.trial import dataset_from_payload, dataset_payload
     moved = dataset_from_payload(dataset_payload(a))  # what a trial gets: the hash travels, not recomputed
     assert moved.content_hash == a.fingerprint and torch.equal(moved.val_x, a.val_x)
 

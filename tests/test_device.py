@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from tune_growth.device import CPU_FASTEST, autocast, pick_device, resolve_precision, use_channels_last
-from tune_growth.models import MODELS
+from tune_growth.train.device import CPU_FASTEST, autocast, pick_device, resolve_precision, use_channels_last
+from tune_growth.models.registry import MODELS
 
 
 def test_auto_device_is_cpu_without_cuda():
@@ -33,7 +33,7 @@ def test_precision_resolution():
 
 
 def test_bf16_autocast_runs_a_model_on_cpu():
-    from tune_growth.models import build_model
+    from tune_growth.models.registry import build_model
     model = build_model("cnn", 1, 10, 0.25)
     with autocast(torch.device("cpu"), "bf16"):
         out = model(torch.randn(2, 1, 16, 16))

@@ -12,17 +12,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-import torch.nn.functional as F
 import torchvision
 
-from tune_growth import groups
-from tune_growth.builders import build_schedule, sgdr_cycles
+from tune_growth.models import groups
+from tune_growth.schedule.builders import build_schedule, sgdr_cycles
 from tune_growth.data import DataSpec, load_dataset
-from tune_growth.models import MODELS, build_model
-from tune_growth.precompute import ActivationCache
-from tune_growth.pretrained import load_pretrained
-from tune_growth.schedule import ScheduleError
-from tune_growth.trainer import RunConfig, Trainer
+from tune_growth.models.registry import MODELS, build_model
+from tune_growth.train.precompute import ActivationCache
+from tune_growth.models.pretrained import load_pretrained
+from tune_growth.schedule.core import ScheduleError
+from tune_growth.train.trainer import RunConfig, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL, WIDTH = "xresnet18", 0.25  # narrow, so a CPU test pretrains and fine-tunes in seconds
@@ -273,7 +272,7 @@ def _depth_of_pair(tree, a, b, depth=0):
 
 def test_train_cli_pretrains_then_runs_the_recipe_from_the_file(tmp_path):
     def train(*args):
-        return subprocess.run([sys.executable, "-m", "tune_growth.train", "--model", MODEL, "--width", str(WIDTH),
+        return subprocess.run([sys.executable, "-m", "tune_growth.train.cli", "--model", MODEL, "--width", str(WIDTH),
                                "--quiet", "--evals", "3", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
 
     pre = train("--classes", "0-4", "--budget", "0.5", "--lr", "0.02", "--out", str(tmp_path / "pre"))

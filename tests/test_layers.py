@@ -1,13 +1,53 @@
-"""Data flows one way; only the Ray drivers (trial, search, study) import Ray."""
+"""The folder listing is the architecture: packages in the order data flows through them, each
+importing only from those before it; only the Ray drivers (search, study) import Ray."""
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
-BELOW_RAY = ["tune_growth.data", "tune_growth.augment", "tune_growth.models", "tune_growth.resnets",
-             "tune_growth.groups", "tune_growth.pretrained", "tune_growth.precompute", "tune_growth.schedule",
-             "tune_growth.builders", "tune_growth.selection", "tune_growth.lr_finder", "tune_growth.trainer",
-             "tune_growth.train", "tune_growth.results", "tune_growth.plots", "tune_growth.plots_model",
-             "tune_growth.report", "tune_growth.study.stats", "tune_growth.study.controls"]
+PACKAGE = Path(__file__).resolve().parents[1] / "tune_growth"
+SHARED = {"io", "cache", "cli"}  # foundations every package may use
+# import order: each package may import itself, the shared modules and the packages before it
+# (search/ comes after results/ because it calls the exporter to write its Parquet)
+ORDER = ["data", "models", "schedule", "train", "results", "search", "analysis", "study"]
+BELOW_RAY = ["tune_growth.data", "tune_growth.data.augment", "tune_growth.models.registry",
+             "tune_growth.models.resnets", "tune_growth.models.groups", "tune_growth.models.pretrained",
+             "tune_growth.schedule.core", "tune_growth.schedule.builders", "tune_growth.schedule.selection",
+             "tune_growth.train.precompute", "tune_growth.train.lr_finder", "tune_growth.train.trainer",
+             "tune_growth.train.cli", "tune_growth.results.export", "tune_growth.analysis.plots",
+             "tune_growth.analysis.model_plots", "tune_growth.analysis.report", "tune_growth.study.stats",
+             "tune_growth.study.controls"]
+
+
+def _imports(path: Path) -> set[str]:
+    """The tune_growth modules a file imports (module level or inside functions)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tune_growth"):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("tune_growth")}
+    return found
+
+
+def test_every_module_lives_in_a_package_of_the_flow_or_is_shared():
+    top = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"}
+    assert top == SHARED
+    assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").is_file()} == set(ORDER)
+    for name in ORDER:  # each package says what it owns and what it may import
+        assert len(ast.get_docstring(ast.parse((PACKAGE / name / "__init__.py").read_text())) or "") > 100, name
+
+
+def test_packages_import_only_what_comes_before_them():
+    for name in ORDER:
+        allowed = {"tune_growth", *(f"tune_growth.{m}" for m in SHARED | set(ORDER[: ORDER.index(name) + 1]))}
+        for path in (PACKAGE / name).glob("*.py"):
+            for module in _imports(path):
+                head = ".".join(module.split(".")[:2])
+                assert head in allowed, f"{path.relative_to(PACKAGE)} imports {module}; {name}/ may import {sorted(allowed)}"
+    for name in SHARED:
+        assert not any(m.split(".")[1] in ORDER for m in _imports(PACKAGE / f"{name}.py") if "." in m), name
 
 
 def test_nothing_below_the_drivers_imports_ray():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from tune_growth.lr_finder import cached_range_test, minimum, range_test, steep, suggest, valley
+from tune_growth.train.lr_finder import cached_range_test, minimum, range_test, steep, suggest, valley
 
 LRS = list(np.logspace(-6, 1, 141))  # 20 points per decade
 

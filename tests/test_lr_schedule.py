@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from tune_growth.lr_schedule import LRPolicy, sgdr_cycle_bounds
+from tune_growth.schedule.lr_policy import LRPolicy, sgdr_cycle_bounds
 
 
 def test_onecycle_warms_up_peaks_and_anneals_with_inverse_momentum():

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from tune_growth.models import MODELS, build_model
+from tune_growth.models.registry import MODELS, build_model
 
 
 @pytest.mark.parametrize("size", [8, 28])

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scripts import run_json_script
-from tune_growth.builders import HYPOTHESES, build_schedule
+from tune_growth.schedule.builders import HYPOTHESES, build_schedule
 from tune_growth.data import DataSpec, load_dataset
-from tune_growth.plots_model import load_trial_model
-from tune_growth.results import read_experiment, searcher_state
-from tune_growth.schedule import Schedule, ScheduleError, Stage
+from tune_growth.analysis.model_plots import load_trial_model
+from tune_growth.results.export import read_experiment, searcher_state
+from tune_growth.schedule.core import Schedule, ScheduleError, Stage
 from tune_growth.search import spaces
 from tune_growth.search.cluster_check import main as cluster_check
 from tune_growth.search.run import SearchOptions, run_search
@@ -87,7 +87,7 @@ LOST_NODE = textwrap.dedent('''
     import ray
     from ray.cluster_utils import Cluster
     from tune_growth.data import load_dataset
-    from tune_growth.results import read_experiment
+    from tune_growth.results.export import read_experiment
     from tune_growth.search import spaces
     from tune_growth.search.run import SearchOptions, run_search
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})

@@ -17,12 +17,12 @@ from ray import tune
 
 from scripts import run_json_script
 from tune_growth.data import load_dataset
-from tune_growth.results import searcher_state
-from tune_growth.schedule import Schedule
+from tune_growth.results.export import searcher_state
+from tune_growth.schedule.core import Schedule
 from tune_growth.search import spaces
 from tune_growth.search.run import SearchOptions, make_scheduler, run_search
 from tune_growth.search.searcher import ScheduleSearcher
-from tune_growth.trial import dataset_payload, run_settings, run_trial
+from tune_growth.search.trial import dataset_payload, run_settings, run_trial
 
 ROOT = Path(__file__).resolve().parents[1]
 STATUSES = {"completed", "stopped", "diverged", "errored"}
@@ -48,7 +48,7 @@ def searched(ray_session, mnist, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("search")
     opts = options(tmp, "h1run")
     run_search(opts, mnist)
-    from tune_growth.results import export
+    from tune_growth.results.export import export
     export(opts.experiment_dir)
     return opts.experiment_dir
 
@@ -87,7 +87,7 @@ def test_stopped_trials_reach_optuna_as_pruned(searched):
 def test_same_command_and_seed_give_the_same_trial_configs(searched, mnist, tmp_path):
     opts = options(tmp_path, "again")
     run_search(opts, mnist)
-    from tune_growth.results import read_experiment
+    from tune_growth.results.export import read_experiment
     first, _ = read_experiment(searched)
     second, _ = read_experiment(opts.experiment_dir)
     assert first["config_json"].tolist() == second["config_json"].tolist()
@@ -166,7 +166,7 @@ TWO_NODES = textwrap.dedent('''
     import ray
     from ray.cluster_utils import Cluster
     from tune_growth.data import load_dataset
-    from tune_growth.results import read_experiment
+    from tune_growth.results.export import read_experiment
     from tune_growth.search import spaces
     from tune_growth.search.run import SearchOptions, run_search
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})

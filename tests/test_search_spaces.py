@@ -3,7 +3,7 @@
 import optuna
 import pytest
 
-from tune_growth.builders import build_schedule
+from tune_growth.schedule.builders import build_schedule
 from tune_growth.data import load_dataset
 from tune_growth.search import spaces
 

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from tune_growth.data import CIFAR10_HIERARCHY, from_arrays
-from tune_growth.selection import (class_order, embed, k_center_ranking, medoid_ranking, rank_examples,
+from tune_growth.schedule.selection import (class_order, embed, k_center_ranking, medoid_ranking, rank_examples,
                                    tree_distances)
 
 # One class as points in a 2-D feature space: a tight cross around the origin and one outlier.

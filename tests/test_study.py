@@ -9,9 +9,9 @@ import torch
 
 from scripts import run_json_script
 
-from tune_growth.builders import build_schedule
+from tune_growth.schedule.builders import build_schedule
 from tune_growth.data import load_dataset
-from tune_growth.schedule import Schedule, Stage
+from tune_growth.schedule.core import Schedule, Stage
 from tune_growth.study.__main__ import main
 from tune_growth.study.controls import anti_curriculum, budgeted, class_order_of, random_order
 
@@ -138,7 +138,7 @@ GPU_STUDY = textwrap.dedent('''
     import pandas as pd
     import ray
     from ray.cluster_utils import Cluster
-    from tune_growth.builders import build_schedule
+    from tune_growth.schedule.builders import build_schedule
     from tune_growth.data import load_dataset
     from tune_growth.study.__main__ import main
     tmp = Path(sys.argv[1])

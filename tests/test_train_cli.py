@@ -7,12 +7,12 @@ import sys
 import pandas as pd
 import pytest
 
-from tune_growth.schedule import Schedule
-from tune_growth.train import main
+from tune_growth.schedule.core import Schedule
+from tune_growth.train.cli import main
 
 
 def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "tune_growth.train", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "tune_growth.train.cli", *args], capture_output=True, text=True, cwd=cwd)
 
 
 def test_train_cli_runs_and_writes_results(tmp_path):

@@ -6,9 +6,9 @@ import math
 import pytest
 import torch
 
-from tune_growth.builders import build_schedule
+from tune_growth.schedule.builders import build_schedule
 from tune_growth.data import load_dataset
-from tune_growth.trainer import DIVERGED_LOSS, RunConfig, Trainer
+from tune_growth.train.trainer import DIVERGED_LOSS, RunConfig, Trainer
 
 AUGMENTED = {"crop_pad": 2, "cutout": 6, "mixup_alpha": 0.3, "label_smoothing": 0.1}
 
@@ -240,7 +240,7 @@ def test_two_datasets_of_the_same_name_and_size_run_two_range_tests(tmp_path):
 
 
 def test_example_rankings_are_computed_once_per_dataset_and_method(mnist, tmp_path):
-    from tune_growth.selection import rank_examples
+    from tune_growth.schedule.selection import rank_examples
 
     s = schedule(mnist, h1_selection="diverse")
     first = Trainer(s, mnist, RunConfig(cache_dir=str(tmp_path)))

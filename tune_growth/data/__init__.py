@@ -1,4 +1,7 @@
-"""Dataset registry: a name maps to a loader taking a DataSpec and returning an ImageDataset.
+"""Datasets: the registry (a name maps to a loader taking a DataSpec and returning an
+ImageDataset), the value type and its validation split and fingerprint (base.py), the loaders,
+and augmentation with seeded index streams (augment.py). The first step of the flow: imports
+nothing from the rest of tune_growth but the shared io.
 
 Add a dataset by writing `load_x(spec) -> ImageDataset` and one entry in DATASETS; the
 parametrized registry test then covers it.

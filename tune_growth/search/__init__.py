@@ -1,2 +1,3 @@
-"""The search: Ray Tune + Optuna (TPE) + ASHA over stage schedules. Only this package, study/ and
-tune_growth.trial import Ray."""
+"""The search: Ray Tune + Optuna (TPE) + ASHA over stage schedules: the trial trainable around the
+trainer (trial.py), the searcher, the phase-aligned scheduler, space files, the run and the CLI
+(`python -m tune_growth.search`). With study/, the only packages that import Ray."""

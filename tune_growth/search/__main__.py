@@ -11,13 +11,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tune_growth.builders import build_schedule
+from tune_growth.schedule.builders import build_schedule
 from tune_growth.cache import DEFAULT_CACHE_DIR
 from tune_growth.cli import OneLineParser, fail, parse_gpus
 from tune_growth.data import DATASETS, DataSpec, DatasetError, load_dataset, parse_classes
-from tune_growth.models import MODELS, build_model
-from tune_growth.pretrained import IMAGENET, load_pretrained
-from tune_growth.schedule import ScheduleError
+from tune_growth.models.registry import MODELS, build_model
+from tune_growth.models.pretrained import IMAGENET, load_pretrained
+from tune_growth.schedule.core import ScheduleError
 from tune_growth.search import spaces
 from tune_growth.search.searcher import SAMPLERS
 from tune_growth.search.summary import summarize
@@ -33,7 +33,7 @@ def parser() -> OneLineParser:
                    help="share of each class's training examples held out as the validation split that the "
                         "search selects on (default 0.1; seeded and stratified, the same on every machine)")
     p.add_argument("--pretrained", metavar="PATH",
-                   help="weights every trial starts from (all but the head): a model.pt of tune_growth.train, a "
+                   help="weights every trial starts from (all but the head): a model.pt of tune_growth.train.cli, a "
                         "torchvision resnet state dict, or 'imagenet'; on a cluster, a path every node can read")
     p.add_argument("--model", choices=sorted(MODELS), help="model (default: the space's)")
     p.add_argument("--width", type=float, help="model channel multiplier (default: the space's)")

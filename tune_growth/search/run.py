@@ -19,7 +19,7 @@ from tune_growth.io import atomic_write_text
 from tune_growth.search.scheduler import PhaseAlignedASHA
 from tune_growth.search.searcher import ScheduleSearcher
 from tune_growth.search.spaces import Space
-from tune_growth.trial import dataset_payload, run_settings, run_trial
+from tune_growth.search.trial import dataset_payload, run_settings, run_trial
 
 DEFAULT_CPUS_PER_TRIAL = 1.0
 DEFAULT_GPUS_PER_TRIAL = 1.0  # when the cluster has GPUs ("auto"); fractions share a GPU

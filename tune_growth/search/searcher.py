@@ -23,7 +23,7 @@ import optuna
 from optuna.distributions import distribution_to_json
 from ray.tune.search import Searcher
 
-from tune_growth.results import optuna_study
+from tune_growth.results.export import optuna_study
 
 SAMPLERS = ("tpe", "random")
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # multivariate TPE

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import optuna
 
-from tune_growth.builders import DEFAULTS, HYPOTHESES
+from tune_growth.schedule.builders import DEFAULTS, HYPOTHESES
 from tune_growth.search.scheduler import SETTLE
 
 SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tune_growth.results import export, read_experiment
+from tune_growth.results.export import export, read_experiment
 
 
 def summarize(exp_dir: Path, metric: str, mode: str) -> str:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from tune_growth.cli import OneLineParser, fail, parse_gpus
 from tune_growth.data import DATASETS, DataSpec, DatasetError, ImageDataset, load_dataset
-from tune_growth.models import MODELS
-from tune_growth.schedule import Schedule, ScheduleError, Stage
+from tune_growth.models.registry import MODELS
+from tune_growth.schedule.core import Schedule, ScheduleError, Stage
 from tune_growth.study.controls import anti_curriculum, budgeted, random_order, same_budget
 
 CONTROL_LABELS = ("baseline", "random_growing", "budgeted")
@@ -55,7 +55,7 @@ def parser() -> OneLineParser:
 def from_results(results: Path) -> dict[str, Schedule]:
     """The best completed schedule per hypothesis in the experiments under `results`, by final
     validation accuracy (the test split chooses nothing)."""
-    from tune_growth.report import load
+    from tune_growth.analysis.report import load
 
     trials, _, _ = load(results)
     if trials.empty:
@@ -74,7 +74,7 @@ def search_settings(results: Path | None) -> dict:
     searches disagree, since one study compares them on one footing."""
     if results is None:
         return {}
-    from tune_growth.report import experiments
+    from tune_growth.analysis.report import experiments
 
     found: dict[str, dict] = {}
     for exp in experiments(results):
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.reanalyse is not None:
         if not (args.reanalyse / "runs.parquet").is_file():
             return fail(f"--reanalyse {str(args.reanalyse)!r} has no runs.parquet; expected an earlier study's folder")
-        from tune_growth.study.report import reanalyse
+        from tune_growth.study.outputs import reanalyse
         print(reanalyse(args.reanalyse))
         return 0
     try:
@@ -169,15 +169,15 @@ def main(argv: list[str] | None = None) -> int:
         spec = resolve_settings(args)
         data = load_dataset(spec)
         if args.pretrained is not None:  # a wrong file is one line here, not a failed run per seed
-            from tune_growth.models import build_model
-            from tune_growth.pretrained import load_pretrained
+            from tune_growth.models.registry import build_model
+            from tune_growth.models.pretrained import load_pretrained
 
             load_pretrained(build_model(args.model, data.channels, data.num_classes, args.width), args.model,
                             args.pretrained)
         entries = collect(args, data)
     except (DatasetError, ScheduleError, ValueError) as err:
         return fail(str(err))
-    from tune_growth.study.report import write_study
+    from tune_growth.study.outputs import write_study
 
     print(f"Study on {args.dataset} with {args.model}: {len(entries)} schedules x {args.seeds} seeds:", flush=True)
     for label, s in entries.items():

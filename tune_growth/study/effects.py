@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from tune_growth.plots import colours
+from tune_growth.analysis.plots import colours
 from tune_growth.study.stats import accuracy_difference, accuracy_verdict, speed_verdict, speedup
 
 

@@ -16,10 +16,10 @@ import ray
 import torch
 from tqdm.auto import tqdm
 
-from tune_growth.records import first_reaching
-from tune_growth.schedule import Schedule
-from tune_growth.trainer import RunConfig, Trainer
-from tune_growth.trial import dataset_from_payload
+from tune_growth.train.records import first_reaching
+from tune_growth.schedule.core import Schedule
+from tune_growth.train.trainer import RunConfig, Trainer
+from tune_growth.search.trial import dataset_from_payload
 
 
 @ray.remote

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from tune_growth.augment import AugmentConfig
+from tune_growth.data.augment import AugmentConfig
 from tune_growth.data import ImageDataset
-from tune_growth.lr_schedule import LRPolicy
-from tune_growth.schedule import MIN_IMAGE_SIZE, Schedule, ScheduleError, Stage
-from tune_growth.selection import cached_class_order
+from tune_growth.schedule.lr_policy import LRPolicy
+from tune_growth.schedule.core import MIN_IMAGE_SIZE, Schedule, ScheduleError, Stage
+from tune_growth.schedule.selection import cached_class_order
 
 # name -> (axes that grow, parameters the hypothesis fixes)
 HYPOTHESES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {

@@ -22,9 +22,9 @@ import torch
 import ray
 from ray import tune
 
-from tune_growth.builders import DEFAULTS, build_schedule
+from tune_growth.schedule.builders import DEFAULTS, build_schedule
 from tune_growth.data import TENSOR_FIELDS, ImageDataset
-from tune_growth.trainer import RunConfig, Trainer
+from tune_growth.train.trainer import RunConfig, Trainer
 
 CHECKPOINT_FILE = "trainer.pt"
 

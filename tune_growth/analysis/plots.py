@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from tune_growth.schedule import Schedule
+from tune_growth.schedule.core import Schedule
 
 X_AXES = {"step": "optimizer steps", "examples": "examples seen", "wall_seconds": "wall seconds",
           "compute": "compute (examples × pixels)"}
@@ -174,7 +174,7 @@ def param_importance(history: list[dict], mode: str = "max") -> Figure:
     """optuna.importance (fANOVA) over the space's completed trials."""
     import optuna
 
-    from tune_growth.results import optuna_study
+    from tune_growth.results.export import optuna_study
 
     study = optuna_study(history, mode)
     fig, ax = plt.subplots(figsize=(7, 3.8))

@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from tune_growth.io import atomic_write_parquet
-from tune_growth.records import SPLIT_COLUMNS, first_reaching
+from tune_growth.train.records import SPLIT_COLUMNS, first_reaching
 
 SCHEMA_VERSION = 2
 TARGETS = (0.9, 0.95, 0.97, 0.98)

@@ -16,7 +16,7 @@ import torch
 import torchvision
 from torch import nn
 
-from tune_growth.blocks import ch, conv_bn, fastai_head, grouped
+from tune_growth.models.blocks import ch, conv_bn, fastai_head, grouped
 
 # torchvision state-dict prefix -> ours (the layerN blocks are torchvision's own modules).
 TORCHVISION_PREFIXES = {"conv1.": "stem.0.", "bn1.": "stem.1."}

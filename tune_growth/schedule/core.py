@@ -14,8 +14,8 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, fields
 
-from tune_growth.augment import AugmentConfig
-from tune_growth.lr_schedule import LRPolicy
+from tune_growth.data.augment import AugmentConfig
+from tune_growth.schedule.lr_policy import LRPolicy
 
 SCHEMA_VERSION = 1
 OPTIMIZERS = ("sgd", "adamw")

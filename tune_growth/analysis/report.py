@@ -1,4 +1,4 @@
-"""`python -m tune_growth.report RESULTS_DIR [--out DIR]`: every plot as PNG plus one
+"""`python -m tune_growth.analysis RESULTS_DIR [--out DIR]`: every plot as PNG plus one
 self-contained HTML page (images embedded, opens without a server) with a summary table.
 
 RESULTS_DIR is one experiment (<storage>/<name>) or a folder of several (e.g. results/, holding
@@ -16,10 +16,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from tune_growth import plots
+from tune_growth.analysis import plots
 from tune_growth.cli import OneLineParser, fail
 from tune_growth.io import atomic_write_text
-from tune_growth.results import check_schema, export, searcher_state
+from tune_growth.results.export import check_schema, export, searcher_state
 
 
 def experiments(results_dir: Path) -> list[Path]:
@@ -93,7 +93,7 @@ def figures(trials: pd.DataFrame, metrics: pd.DataFrame, exps: list[Path], model
 def _model_figures(trials: pd.DataFrame, exps: list[Path]) -> dict:
     """Confusion matrix and Grad-CAM of the best completed trial, when its dataset can be loaded."""
     from tune_growth.data import DataSpec, DatasetError, load_dataset
-    from tune_growth.plots_model import confusion_figure, confusion_matrix, grad_cam_figure, load_trial_model
+    from tune_growth.analysis.model_plots import confusion_figure, confusion_matrix, grad_cam_figure, load_trial_model
 
     done = trials[trials["status"] == "completed"]
     if not len(done):
@@ -161,7 +161,7 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None, tar
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = OneLineParser(prog="python -m tune_growth.report", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="python -m tune_growth.analysis", description=__doc__.splitlines()[0])
     p.add_argument("results", type=Path, help="an experiment folder, or a folder of experiments")
     p.add_argument("--out", type=Path, help="output folder (default RESULTS/report)")
     p.add_argument("--target", type=float, default=0.97, help="accuracy target for the summary table")

@@ -28,18 +28,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tune_growth import groups
-from tune_growth.augment import Augmenter, Batch, IndexStream
+from tune_growth.models import groups
+from tune_growth.data.augment import Augmenter, Batch, IndexStream
 from tune_growth.cache import DEFAULT_CACHE_DIR
 from tune_growth.data import ImageDataset
-from tune_growth.device import autocast, pick_device, resolve_precision, use_channels_last
-from tune_growth.lr_finder import SUGGESTIONS, cached_range_test, range_test, suggest
-from tune_growth.models import build_model
-from tune_growth.precompute import ActivationCache
-from tune_growth.pretrained import fingerprint, load_pretrained
-from tune_growth.records import METRIC_NAMES, SPLITS
-from tune_growth.schedule import Schedule, ScheduleError
-from tune_growth.selection import cached_rankings, stage_indices
+from tune_growth.train.device import autocast, pick_device, resolve_precision, use_channels_last
+from tune_growth.train.lr_finder import SUGGESTIONS, cached_range_test, range_test, suggest
+from tune_growth.models.registry import build_model
+from tune_growth.train.precompute import ActivationCache
+from tune_growth.models.pretrained import fingerprint, load_pretrained
+from tune_growth.train.records import METRIC_NAMES, SPLITS
+from tune_growth.schedule.core import Schedule, ScheduleError
+from tune_growth.schedule.selection import cached_rankings, stage_indices
 
 DIVERGED_LOSS = 1e6  # finite sentinel loss reported for a diverged run (accuracy is reported as 0)
 MONITORS = SPLITS  # the split evaluated at every record: val or test

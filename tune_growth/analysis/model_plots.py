@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
-from tune_growth.augment import AugmentConfig, Augmenter
+from tune_growth.data.augment import AugmentConfig, Augmenter
 from tune_growth.data import ImageDataset
-from tune_growth.models import build_model
-from tune_growth.schedule import Schedule
+from tune_growth.models.registry import build_model
+from tune_growth.schedule.core import Schedule
 
 
 def load_trial_model(trial_dir: str | Path, data: ImageDataset) -> tuple[torch.nn.Module, Schedule]:

@@ -16,7 +16,7 @@ import torch
 import torchvision
 from torch import nn
 
-from tune_growth.resnets import TORCHVISION_PREFIXES, TORCHVISION_WEIGHTS
+from tune_growth.models.resnets import TORCHVISION_PREFIXES, TORCHVISION_WEIGHTS
 
 IMAGENET = "imagenet"  # --pretrained imagenet: torchvision's DEFAULT weights (downloaded once, then cached)
 

@@ -23,14 +23,14 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from tune_growth.builders import DEFAULTS, HYPOTHESES, build_schedule
+from tune_growth.schedule.builders import DEFAULTS, HYPOTHESES, build_schedule
 from tune_growth.cli import OneLineParser, fail
 from tune_growth.data import DATASETS, DataSpec, DatasetError, load_dataset, parse_classes
 from tune_growth.io import atomic_write, atomic_write_parquet, atomic_write_text
-from tune_growth.lr_finder import SUGGESTIONS
-from tune_growth.models import MODELS
-from tune_growth.schedule import Schedule, ScheduleError
-from tune_growth.trainer import RunConfig, Trainer
+from tune_growth.train.lr_finder import SUGGESTIONS
+from tune_growth.models.registry import MODELS
+from tune_growth.schedule.core import Schedule, ScheduleError
+from tune_growth.train.trainer import RunConfig, Trainer
 
 
 def _max_lr(text: str):

@@ -12,13 +12,13 @@ import ray
 
 from tune_growth.data import ImageDataset
 from tune_growth.io import atomic_write_parquet, atomic_write_text
-from tune_growth.report import render_html, save_figures
-from tune_growth.schedule import Schedule
+from tune_growth.analysis.report import render_html, save_figures
+from tune_growth.schedule.core import Schedule
 from tune_growth.study.effects import (accuracy_figure, compact_markdown, curves_figure, effects_table, markdown,
                                       speedup_figure)
 from tune_growth.study.run import default_targets, run_all, runs_table
-from tune_growth.trainer import RunConfig
-from tune_growth.trial import dataset_payload
+from tune_growth.train.trainer import RunConfig
+from tune_growth.search.trial import dataset_payload
 
 
 def write_study(entries: dict[str, Schedule], data: ImageDataset, args) -> str:

@@ -17,8 +17,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from tune_growth.blocks import ch as _ch, conv_bn, grouped
-from tune_growth.resnets import RESNETS
+from tune_growth.models.blocks import ch as _ch, conv_bn, grouped
+from tune_growth.models.resnets import RESNETS
 
 
 class Residual(nn.Module):
