@@ -21,9 +21,10 @@ import torch
 
 from benchmarks.common import emit, whole_train
 from benchmarks.loop import CIFAR
-from tune_growth.schedule.builders import build_schedule
 from tune_growth.data import DataSpec
-from tune_growth.train.trainer import RunConfig, Trainer
+from tune_growth.schedule.builders import build_schedule
+from tune_growth.train.config import RunConfig
+from tune_growth.train.trainer import Trainer
 
 
 def train(data, params: dict, config: RunConfig) -> tuple[Trainer, float, float]:

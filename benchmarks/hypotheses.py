@@ -15,8 +15,9 @@ import time
 
 from benchmarks.common import emit, whole_train
 from tune_growth.schedule.builders import build_schedule
+from tune_growth.train.config import RunConfig
 from tune_growth.train.records import first_reaching
-from tune_growth.train.trainer import RunConfig, Trainer
+from tune_growth.train.trainer import Trainer
 
 HYPOTHESES = ("baseline", "h1", "h2", "h3")
 

@@ -14,10 +14,11 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import emit, interleaved_medians, whole_train
-from tune_growth.schedule.builders import build_schedule
 from tune_growth.data import DataSpec
+from tune_growth.schedule.builders import build_schedule
+from tune_growth.train.config import RunConfig
 from tune_growth.train.device import autocast
-from tune_growth.train.trainer import RunConfig, Trainer
+from tune_growth.train.trainer import Trainer
 
 CIFAR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cifar10")
 

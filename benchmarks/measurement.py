@@ -19,10 +19,11 @@ from dataclasses import replace
 
 from benchmarks.common import emit
 from benchmarks.loop import CIFAR
-from tune_growth.schedule.builders import build_schedule
 from tune_growth.data import DataSpec, load_dataset
+from tune_growth.schedule.builders import build_schedule
 from tune_growth.schedule.selection import cached_class_order, cached_rankings, class_order, rank_examples
-from tune_growth.train.trainer import RunConfig, Trainer
+from tune_growth.train.config import RunConfig
+from tune_growth.train.trainer import Trainer
 
 # the selections a search's trials ask for: H1's iconic and diverse rankings, H2's class order
 RANKINGS = ("iconic", "diverse")

@@ -16,16 +16,16 @@ import argparse
 
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset
 from PIL import Image
+from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets import VisionDataset
 from torchvision.transforms import v2
 
 from benchmarks.common import emit, interleaved_medians
-from tune_growth.data.augment import AugmentConfig, Augmenter, IndexStream, iterate_batches
 from tune_growth.data import load_dataset
-from tune_growth.train.device import autocast, pick_device, resolve_precision, use_channels_last
+from tune_growth.data.augment import AugmentConfig, Augmenter, IndexStream, iterate_batches
 from tune_growth.models.registry import build_model
+from tune_growth.train.device import autocast, pick_device, resolve_precision, use_channels_last
 
 
 class _TensorImages(Dataset):

@@ -9,8 +9,9 @@ import statistics
 
 from benchmarks.common import emit, whole_train
 from tune_growth.schedule.builders import build_schedule
+from tune_growth.train.config import RunConfig
 from tune_growth.train.device import pick_device, resolve_precision
-from tune_growth.train.trainer import RunConfig, Trainer
+from tune_growth.train.trainer import Trainer
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,9 +16,10 @@ import time
 from benchmarks.common import emit, interleaved_medians, whole_train
 from benchmarks.loop import CIFAR
 from tune_growth.data import DataSpec
-from tune_growth.schedule.lr_policy import LRPolicy
 from tune_growth.schedule.core import Schedule, Stage
-from tune_growth.train.trainer import RunConfig, Trainer
+from tune_growth.schedule.lr_policy import LRPolicy
+from tune_growth.train.config import RunConfig
+from tune_growth.train.trainer import Trainer
 
 
 def head_only(data, epochs: float, batch: int) -> Schedule:

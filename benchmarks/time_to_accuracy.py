@@ -10,10 +10,11 @@ import statistics
 
 from benchmarks.common import emit, whole_train
 from benchmarks.loop import CIFAR
-from tune_growth.schedule.builders import build_schedule
 from tune_growth.data import DataSpec
+from tune_growth.schedule.builders import build_schedule
+from tune_growth.train.config import RunConfig
 from tune_growth.train.records import first_reaching
-from tune_growth.train.trainer import RunConfig, Trainer
+from tune_growth.train.trainer import Trainer
 
 
 def case(data, model, width, target, budget, params, seeds) -> dict:

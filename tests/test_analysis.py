@@ -13,9 +13,10 @@ import pytest
 import torch
 
 from tune_growth.analysis import plots
-from tune_growth.data import DataSpec, load_dataset
 from tune_growth.analysis.model_plots import confusion_matrix, grad_cam, load_trial_model
-from tune_growth.analysis.report import build_report, load, main as report_main, summary_table
+from tune_growth.analysis.report import build_report, load, summary_table, time_to_target
+from tune_growth.analysis.report import main as report_main
+from tune_growth.data import DataSpec, load_dataset
 from tune_growth.search import spaces
 from tune_growth.search.run import SearchOptions, run_search
 
@@ -131,6 +132,16 @@ def test_plot_functions_on_real_results(results):
     assert {"h3", "baseline"} <= set(table.index) and (table["final_test_acc"] > 0.5).all()
     with pytest.raises(ValueError, match="x='epochs' is invalid"):
         plots.loss_curves(metrics, "epochs")
+
+
+def test_the_report_and_the_export_agree_on_when_a_trial_first_reached_a_target(results):
+    trials, metrics, _ = load(results, refresh=False)
+    target = 0.9  # one of the export's targets (TARGETS)
+    hits = time_to_target(metrics, target).set_index(["experiment", "trial_id"])
+    exported = trials.set_index(["experiment", "trial_id"])[f"examples_to_{target}"]
+    assert 0 < len(hits) and exported.notna().sum() == len(hits)
+    for key, examples in exported.dropna().items():
+        assert hits.loc[key, "examples_to_target"] == examples
 
 
 def test_model_plots_from_the_best_checkpoint(results):

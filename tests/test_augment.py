@@ -4,8 +4,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tune_growth.data.augment import (AugmentConfig, Augmenter, IndexStream, cutout, iterate_batches, mixup,
-                                 random_crop, random_flip, resize_batch)
+from tune_growth.data.augment import (
+    AugmentConfig,
+    Augmenter,
+    IndexStream,
+    cutout,
+    gather_crop,
+    iterate_batches,
+    mixup,
+    random_flip,
+    resize_batch,
+)
 
 
 def gen(seed=0):
@@ -18,14 +27,14 @@ def ramp(n=6, c=2, h=8, w=8):
 
 def test_crop_is_a_per_example_shift_of_the_reflect_padded_image():
     x = ramp()
-    out = random_crop(x, 2, gen(1))
+    out = gather_crop(x, torch.arange(len(x)), 2, gen(1))
     padded = F.pad(x, (2, 2, 2, 2), mode="reflect")
     for i in range(len(x)):  # each output equals exactly one of the 25 windows of its own padded image
         windows = [padded[i, :, dy:dy + 8, dx:dx + 8] for dy in range(5) for dx in range(5)]
         assert any(torch.equal(out[i], wdw) for wdw in windows)
     shifts = {bytes(out[i].numpy()) for i in range(len(x))}
     assert len(shifts) > 1 or len(x) == 1  # offsets differ between examples
-    assert torch.equal(random_crop(x, 0, gen()), x)
+    assert torch.equal(gather_crop(x, torch.arange(len(x)), 0, gen()), x)
 
 
 def test_flip_flips_about_half_the_batch_and_nothing_else():

@@ -3,8 +3,15 @@ each axis's invariants (growth, containment, class order, sizes)."""
 
 import pytest
 
-from tune_growth.schedule.builders import HYPOTHESES, build_schedule, class_counts, image_sizes, per_class_counts, stage_shares
 from tune_growth.data import load_dataset
+from tune_growth.schedule.builders import (
+    HYPOTHESES,
+    build_schedule,
+    class_counts,
+    image_sizes,
+    per_class_counts,
+    stage_shares,
+)
 from tune_growth.schedule.core import Schedule
 from tune_growth.schedule.selection import class_order, rank_examples, stage_indices
 

@@ -7,10 +7,17 @@ import os
 import numpy as np
 import pytest
 import torch
-
 from dataset_files import N_TEST, N_TRAIN, WRITERS, write_cifar10, write_idx, write_image_folder, write_mnist, write_npz
-from tune_growth.data import (CIFAR10_HIERARCHY, DATASETS, DataSpec, DatasetError, hierarchy_leaves,
-                              load_dataset, stratified_split)
+
+from tune_growth.data import (
+    CIFAR10_HIERARCHY,
+    DATASETS,
+    DatasetError,
+    DataSpec,
+    hierarchy_leaves,
+    load_dataset,
+    stratified_split,
+)
 
 # name -> (channels, side px, classes, train size before the validation split, test size)
 EXPECTED = {

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from tune_growth.train.device import CPU_FASTEST, autocast, pick_device, resolve_precision, use_channels_last
 from tune_growth.models.registry import MODELS
+from tune_growth.train.device import CPU_FASTEST, autocast, pick_device, resolve_precision, use_channels_last
 
 
 def test_auto_device_is_cpu_without_cuda():

@@ -14,14 +14,15 @@ import pytest
 import torch
 import torchvision
 
-from tune_growth.models import groups
-from tune_growth.schedule.builders import build_schedule, sgdr_cycles
 from tune_growth.data import DataSpec, load_dataset
-from tune_growth.models.registry import MODELS, build_model
-from tune_growth.train.precompute import ActivationCache
+from tune_growth.models import groups
 from tune_growth.models.pretrained import load_pretrained
+from tune_growth.models.registry import MODELS, build_model
+from tune_growth.schedule.builders import build_schedule, sgdr_cycles
 from tune_growth.schedule.core import ScheduleError
-from tune_growth.train.trainer import RunConfig, Trainer
+from tune_growth.train.config import RunConfig
+from tune_growth.train.precompute import ActivationCache
+from tune_growth.train.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL, WIDTH = "xresnet18", 0.25  # narrow, so a CPU test pretrains and fine-tunes in seconds
@@ -116,7 +117,7 @@ def test_cached_activations_give_the_head_the_same_gradients(halves, pretrained,
     grads = {}
     for precompute in (True, False):
         trainer = Trainer(s, target, config(tmp_path, pretrained, precompute=precompute))
-        trainer._enter_stage(0)
+        trainer.enter_stage(0)
         assert (trainer.cache is not None) == precompute
         torch.manual_seed(0)  # the same dropout masks in both
         idx = torch.arange(0, 256, 2)

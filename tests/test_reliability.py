@@ -12,12 +12,12 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from scripts import run_json_script
-from tune_growth.schedule.builders import HYPOTHESES, build_schedule
-from tune_growth.data import DataSpec, load_dataset
+
 from tune_growth.analysis.model_plots import load_trial_model
+from tune_growth.data import DataSpec, load_dataset
 from tune_growth.results.export import read_experiment, searcher_state
+from tune_growth.schedule.builders import HYPOTHESES, build_schedule
 from tune_growth.schedule.core import Schedule, ScheduleError, Stage
 from tune_growth.search import spaces
 from tune_growth.search.cluster_check import main as cluster_check

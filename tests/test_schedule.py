@@ -4,8 +4,8 @@ import dataclasses
 
 import pytest
 
-from tune_growth.schedule.lr_policy import LRPolicy
 from tune_growth.schedule.core import Schedule, ScheduleError, Stage
+from tune_growth.schedule.lr_policy import LRPolicy
 
 ALL = tuple(range(10))
 

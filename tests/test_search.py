@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import torch
 from ray import tune
-
 from scripts import run_json_script
+
 from tune_growth.data import load_dataset
 from tune_growth.results.export import searcher_state
 from tune_growth.schedule.core import Schedule
@@ -220,7 +220,7 @@ BAD_CLI = textwrap.dedent('''
 def test_bad_search_input_exits_2_before_ray_starts(tmp_path):
     (tmp_path / "search_spaces").mkdir()
     exists = tmp_path / "search_spaces" / "exists.py"
-    exists.write_text((ROOT / "search_spaces" / "h1.py").read_text())
+    exists.write_text((ROOT / "tune_growth" / "search" / "spaces" / "h1.py").read_text())
     proc = subprocess.run([sys.executable, "-c", BAD_CLI.replace('["exists"]', f'["{exists}", "--name", '
                                                                  '"exists_mnist5k_lenet5_s0"]'), str(tmp_path / "out")],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)

@@ -1,10 +1,10 @@
-"""search_spaces/: every shipped space loads, validates and builds a schedule; bad files fail early."""
+"""The shipped spaces (tune_growth/search/spaces/): every one loads, validates and builds a schedule; controls search their parent's space; bad files fail early."""
 
 import optuna
 import pytest
 
-from tune_growth.schedule.builders import build_schedule
 from tune_growth.data import load_dataset
+from tune_growth.schedule.builders import build_schedule
 from tune_growth.search import spaces
 
 
@@ -74,3 +74,29 @@ def test_a_good_user_space_file_loads(tmp_path):
 def test_missing_spaces(name, expected):
     with pytest.raises(spaces.SpaceError, match=expected):
         spaces.load(name)
+
+
+CONTROLS = [("anti_h2", "h2", set()), ("random_growing", "h1", {"h1_selection"})]  # control, parent, fixed by it
+
+
+@pytest.mark.parametrize("control, parent, fixed", CONTROLS)
+def test_a_control_imports_and_searches_its_hypothesis_space_on_equal_terms(control, parent, fixed):
+    c, p = spaces.load(control), spaces.load(parent)
+    settings = lambda s: (s.metric, s.mode, s.dataset, s.model, s.budget_epochs, s.num_trials, s.phase_start)  # noqa: E731
+    assert settings(c) == settings(p)
+    source = c.path.read_text()
+    assert f"tune_growth.search.spaces.{parent} import" in source or f"from tune_growth.search.spaces import {parent}" in source
+
+    def draws(space):
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        trials = [study.ask() for _ in range(5)]
+        for trial in trials:
+            space.fn(trial)
+        return [(t.params, t.distributions) for t in trials]
+
+    expected = [({k: v for k, v in params.items() if k not in fixed}, {k: v for k, v in dists.items() if k not in fixed})
+                for params, dists in draws(p)]
+    if not fixed:  # the same space: the same draws from the same seed
+        assert draws(c) == expected
+    else:  # the parent's space less what the control fixes
+        assert [d for _, d in draws(c)] == [d for _, d in expected]

@@ -4,8 +4,14 @@ import numpy as np
 import torch
 
 from tune_growth.data import CIFAR10_HIERARCHY, from_arrays
-from tune_growth.schedule.selection import (class_order, embed, k_center_ranking, medoid_ranking, rank_examples,
-                                   tree_distances)
+from tune_growth.schedule.selection import (
+    class_order,
+    embed,
+    k_center_ranking,
+    medoid_ranking,
+    rank_examples,
+    tree_distances,
+)
 
 # One class as points in a 2-D feature space: a tight cross around the origin and one outlier.
 CROSS = torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [6.0, 6.0]], dtype=torch.float64)

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from tune_growth.study.stats import (Effect, accuracy_difference, accuracy_verdict, bootstrap, speed_verdict,
-                                     speedup)
+from tune_growth.study.stats import Effect, accuracy_difference, accuracy_verdict, bootstrap, speed_verdict, speedup
 
 RNG = np.random.default_rng(0)
 

@@ -6,11 +6,10 @@ import textwrap
 import pandas as pd
 import pytest
 import torch
-
 from scripts import run_json_script
 
-from tune_growth.schedule.builders import build_schedule
 from tune_growth.data import load_dataset
+from tune_growth.schedule.builders import build_schedule
 from tune_growth.schedule.core import Schedule, Stage
 from tune_growth.study.__main__ import main
 from tune_growth.study.controls import anti_curriculum, budgeted, class_order_of, random_order
@@ -74,6 +73,7 @@ def test_a_tiny_study_end_to_end(ray_session, mnist, tmp_path, capsys):
 
 def test_no_budgeted_duplicate_when_the_baseline_already_decays_linearly(mnist, tmp_path):
     from types import SimpleNamespace
+
     from tune_growth.study.__main__ import collect
     base = build_schedule({"hypothesis": "baseline", "lr_policy": "linear", "budget_epochs": 1.0}, mnist)
     path = tmp_path / "base.json"
@@ -116,6 +116,7 @@ def _search_json(folder, **overrides):
 
 def test_the_study_runs_with_the_searches_settings(tmp_path):
     from types import SimpleNamespace
+
     from tune_growth.study.__main__ import resolve_settings
 
     _search_json(tmp_path / "results" / "h1")

@@ -6,9 +6,10 @@ import math
 import pytest
 import torch
 
-from tune_growth.schedule.builders import build_schedule
 from tune_growth.data import load_dataset
-from tune_growth.train.trainer import DIVERGED_LOSS, RunConfig, Trainer
+from tune_growth.schedule.builders import build_schedule
+from tune_growth.train.config import DIVERGED_LOSS, RunConfig
+from tune_growth.train.trainer import Trainer
 
 AUGMENTED = {"crop_pad": 2, "cutout": 6, "mixup_alpha": 0.3, "label_smoothing": 0.1}
 
@@ -57,7 +58,7 @@ def test_resume_at_a_stage_boundary(mnist, tmp_path):
     first = Trainer(s, mnist, config)
     records = first.run()
     head = [next(records)]
-    assert first.stream is None and first.counters["stage_step"] == 0  # stage 0 just ended
+    assert first.stream is None and first.counters.stage_step == 0  # stage 0 just ended
     resumed = Trainer(s, mnist, config)
     resumed.load_state_dict(first.state_dict())
     assert strip(head + list(resumed.run())) == expected
@@ -227,6 +228,7 @@ def test_a_stage_heavy_schedule_is_not_charged_for_its_stage_end_evaluations(mni
 
 def test_two_datasets_of_the_same_name_and_size_run_two_range_tests(tmp_path):
     from dataset_files import write_npz
+
     from tune_growth.data import DataSpec
 
     finders = []

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
-from tune_growth.data.augment import AugmentConfig, Augmenter
 from tune_growth.data import ImageDataset
+from tune_growth.data.augment import AugmentConfig, Augmenter
 from tune_growth.models.registry import build_model
 from tune_growth.schedule.core import Schedule
 

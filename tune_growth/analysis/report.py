@@ -20,6 +20,9 @@ from tune_growth.analysis import plots
 from tune_growth.cli import OneLineParser, fail
 from tune_growth.io import atomic_write_text
 from tune_growth.results.export import check_schema, export, searcher_state
+from tune_growth.train.records import first_reaching
+
+COSTS = ("examples", "compute", "wall_seconds")  # what reaching a target cost, as a record counts it
 
 
 def experiments(results_dir: Path) -> list[Path]:
@@ -46,9 +49,15 @@ def load(results_dir: str | Path, refresh: bool = True) -> tuple[pd.DataFrame, p
 
 
 def time_to_target(metrics: pd.DataFrame, target: float) -> pd.DataFrame:
-    """Per trial, the first record at or above `target` validation accuracy: examples, compute, seconds."""
-    hits = metrics[metrics["val_acc"] >= target].sort_values("step").groupby(["experiment", "trial_id"]).first()
-    return hits[["examples", "compute", "wall_seconds"]].add_suffix("_to_target").reset_index()
+    """Per trial that reached `target` validation accuracy, what its first record to reach it had
+    spent: examples, compute, seconds of training."""
+    columns = [f"{cost}_to_target" for cost in COSTS]
+    rows = []
+    for (experiment, trial_id), trial in metrics.sort_values("step").groupby(["experiment", "trial_id"]):
+        hit = first_reaching(trial.to_dict("records"), target, "val_acc")
+        if hit is not None:
+            rows.append([experiment, trial_id, *(hit[cost] for cost in COSTS)])
+    return pd.DataFrame(rows, columns=["experiment", "trial_id", *columns])
 
 
 def summary_table(trials: pd.DataFrame, metrics: pd.DataFrame, target: float) -> pd.DataFrame:
@@ -92,8 +101,8 @@ def figures(trials: pd.DataFrame, metrics: pd.DataFrame, exps: list[Path], model
 
 def _model_figures(trials: pd.DataFrame, exps: list[Path]) -> dict:
     """Confusion matrix and Grad-CAM of the best completed trial, when its dataset can be loaded."""
-    from tune_growth.data import DataSpec, DatasetError, load_dataset
     from tune_growth.analysis.model_plots import confusion_figure, confusion_matrix, grad_cam_figure, load_trial_model
+    from tune_growth.data import DatasetError, DataSpec, load_dataset
 
     done = trials[trials["status"] == "completed"]
     if not len(done):

@@ -13,13 +13,30 @@ from typing import Callable, Union
 
 import torch
 
-from tune_growth.data.base import (TENSOR_FIELDS, VAL_SEED, DataSpec, DatasetError, Hierarchy, ImageDataset,
-                                   carve_validation, channel_stats, from_arrays, hierarchy_leaves, parse_classes,
-                                   select_classes, stratified_split)
+from tune_growth.data.base import (
+    TENSOR_FIELDS,
+    VAL_SEED,
+    DatasetError,
+    DataSpec,
+    Hierarchy,
+    ImageDataset,
+    carve_validation,
+    channel_stats,
+    from_arrays,
+    hierarchy_leaves,
+    parse_classes,
+    select_classes,
+    stratified_split,
+)
 from tune_growth.data.builtin import load_digits, load_mnist5k
 from tune_growth.data.files import load_imagenette, load_npz
-from tune_growth.data.torchvision_sets import (CIFAR10_HIERARCHY, load_cifar10, load_cifar100,
-                                               load_fashion_mnist, load_mnist)
+from tune_growth.data.torchvision_sets import (
+    CIFAR10_HIERARCHY,
+    load_cifar10,
+    load_cifar100,
+    load_fashion_mnist,
+    load_mnist,
+)
 
 DATASETS: dict[str, Callable[[DataSpec], ImageDataset]] = {
     "mnist5k": load_mnist5k,

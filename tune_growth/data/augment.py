@@ -76,13 +76,6 @@ def gather_crop(store: torch.Tensor, idx: torch.Tensor, pad: int, generator: tor
     return store.reshape(-1).take(flat)
 
 
-def random_crop(x: torch.Tensor, pad: int, generator: torch.Generator) -> torch.Tensor:
-    """Translate each image of a batch by its own random offset in [-pad, pad] px (reflect padding)."""
-    if not pad:
-        return x
-    return gather_crop(x, torch.arange(len(x), device=x.device), pad, generator)
-
-
 def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Flip each image left-right with probability 1/2."""
     mask = torch.rand(x.shape[0], 1, 1, 1, generator=generator, device=x.device) < 0.5

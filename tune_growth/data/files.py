@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from tune_growth.data.base import DataSpec, DatasetError, ImageDataset, from_arrays
+from tune_growth.data.base import DatasetError, DataSpec, ImageDataset, from_arrays
 from tune_growth.io import atomic_write
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import pickle
-from pathlib import Path
-
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
-from tune_growth.data.base import DataSpec, DatasetError, ImageDataset, from_arrays
+from tune_growth.data.base import DatasetError, DataSpec, ImageDataset, from_arrays
 
 # CIFAR-10's WordNet tree (ids in ../shared/data/cifar10/README.md): craft {airplane, ship},
 # motor vehicle {automobile, truck}, vertebrate {bird, frog, carnivore {cat, dog},

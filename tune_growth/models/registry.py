@@ -17,7 +17,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from tune_growth.models.blocks import ch as _ch, conv_bn, grouped
+from tune_growth.models.blocks import ch as _ch
+from tune_growth.models.blocks import conv_bn, grouped
 from tune_growth.models.resnets import RESNETS
 
 

@@ -35,13 +35,12 @@ from pathlib import Path
 import pandas as pd
 
 from tune_growth.io import atomic_write_parquet
-from tune_growth.train.records import SPLIT_COLUMNS, first_reaching
+from tune_growth.train.records import RECORD_FIELDS, first_reaching
 
 SCHEMA_VERSION = 2
 TARGETS = (0.9, 0.95, 0.97, 0.98)
-RECORD_COLUMNS = ("step", "examples", "epoch", "stage", "image_size", "classes_seen", "per_class", "frozen_groups",
-                  "precomputed", "lr", "train_loss", *SPLIT_COLUMNS, "wall_seconds", "eval_seconds",
-                  "compute", "status", "stage_end", "finished", "budget_used", "training_iteration", "time_total_s")
+# The trainer's record (train.records.Record), then what the trial and Tune add to it.
+RECORD_COLUMNS = (*RECORD_FIELDS, "budget_used", "training_iteration", "time_total_s")
 
 
 class SchemaError(ValueError):

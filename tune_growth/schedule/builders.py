@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from tune_growth.data.augment import AugmentConfig
 from tune_growth.data import ImageDataset
-from tune_growth.schedule.lr_policy import LRPolicy
+from tune_growth.data.augment import AugmentConfig
 from tune_growth.schedule.core import MIN_IMAGE_SIZE, Schedule, ScheduleError, Stage
+from tune_growth.schedule.lr_policy import LRPolicy
 from tune_growth.schedule.selection import cached_class_order
 
 # name -> (axes that grow, parameters the hypothesis fixes)

@@ -1,6 +1,6 @@
 """`python -m tune_growth.search SPACE`: search stage schedules with Ray Tune + Optuna (TPE) + ASHA.
 
-SPACE is a name from search_spaces/ (baseline, h1, h2, h3, combined, random_growing, anti_h2,
+SPACE is a shipped space (tune_growth/search/spaces/: baseline, h1, h2, h3, combined, random_growing, anti_h2,
 finetune) or a path to a space file. With no cluster it starts a local Ray sized to this machine;
 with --address (or RAY_ADDRESS) it joins one. Everything is validated before Ray starts; bad input exits with
 code 2 and a one-line message. Results: <storage>/<name>/trials.parquet and metrics.parquet.
@@ -11,16 +11,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tune_growth.schedule.builders import build_schedule
 from tune_growth.cache import DEFAULT_CACHE_DIR
 from tune_growth.cli import OneLineParser, fail, parse_gpus
-from tune_growth.data import DATASETS, DataSpec, DatasetError, load_dataset, parse_classes
-from tune_growth.models.registry import MODELS, build_model
+from tune_growth.data import DATASETS, DatasetError, DataSpec, load_dataset, parse_classes
 from tune_growth.models.pretrained import IMAGENET, load_pretrained
+from tune_growth.models.registry import MODELS, build_model
+from tune_growth.schedule.builders import build_schedule
 from tune_growth.schedule.core import ScheduleError
 from tune_growth.search import spaces
 from tune_growth.search.searcher import SAMPLERS
 from tune_growth.search.summary import summarize
+from tune_growth.train.device import PRECISIONS
 
 
 def parser() -> OneLineParser:
@@ -52,7 +53,7 @@ def parser() -> OneLineParser:
     p.add_argument("--no-asha", action="store_true", help="run every trial to the end (no early stopping)")
     p.add_argument("--reduction-factor", type=float, default=2.0, help="ASHA's reduction factor")
     p.add_argument("--evals", type=int, default=20, help="evaluations per trial, spread over its budget")
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto", help="autocast precision")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto", help="autocast precision")
     return p
 
 

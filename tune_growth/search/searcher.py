@@ -15,9 +15,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
-
 import warnings
+from typing import Any, Callable
 
 import optuna
 from optuna.distributions import distribution_to_json

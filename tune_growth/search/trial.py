@@ -18,13 +18,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import torch
 import ray
+import torch
 from ray import tune
 
-from tune_growth.schedule.builders import DEFAULTS, build_schedule
 from tune_growth.data import TENSOR_FIELDS, ImageDataset
-from tune_growth.train.trainer import RunConfig, Trainer
+from tune_growth.schedule.builders import DEFAULTS, build_schedule
+from tune_growth.train.config import RunConfig
+from tune_growth.train.trainer import Trainer
 
 CHECKPOINT_FILE = "trainer.pt"
 

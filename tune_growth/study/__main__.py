@@ -16,10 +16,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from tune_growth.cli import OneLineParser, fail, parse_gpus
-from tune_growth.data import DATASETS, DataSpec, DatasetError, ImageDataset, load_dataset
+from tune_growth.data import DATASETS, DatasetError, DataSpec, ImageDataset, load_dataset
 from tune_growth.models.registry import MODELS
 from tune_growth.schedule.core import Schedule, ScheduleError, Stage
 from tune_growth.study.controls import anti_curriculum, budgeted, random_order, same_budget
+from tune_growth.train.device import PRECISIONS
 
 CONTROL_LABELS = ("baseline", "random_growing", "budgeted")
 
@@ -35,7 +36,7 @@ def parser() -> OneLineParser:
     p.add_argument("--model", choices=sorted(MODELS), help="model, the same for every schedule (default: the "
                                                            "searches', else lenet5)")
     p.add_argument("--width", type=float, help="model channel multiplier (default: the searches', else 1)")
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], help="autocast precision (default: the searches')")
+    p.add_argument("--precision", choices=PRECISIONS, help="autocast precision (default: the searches')")
     p.add_argument("--pretrained", metavar="PATH", help="weights every run starts from (default: the searches')")
     p.add_argument("--cpus-per-run", type=float, default=1.0, help="CPUs per run (default 1)")
     p.add_argument("--gpus-per-run", default="auto",
@@ -169,8 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         spec = resolve_settings(args)
         data = load_dataset(spec)
         if args.pretrained is not None:  # a wrong file is one line here, not a failed run per seed
-            from tune_growth.models.registry import build_model
             from tune_growth.models.pretrained import load_pretrained
+            from tune_growth.models.registry import build_model
 
             load_pretrained(build_model(args.model, data.channels, data.num_classes, args.width), args.model,
                             args.pretrained)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tune_growth.schedule.lr_policy import LRPolicy
 from tune_growth.schedule.core import Schedule, Stage
+from tune_growth.schedule.lr_policy import LRPolicy
 
 
 def same_budget(s: Schedule, budget_epochs: float, batch_size: int) -> Schedule:

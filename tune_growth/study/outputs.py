@@ -7,18 +7,23 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
-
 import ray
 
+from tune_growth.analysis.report import render_html, save_figures
 from tune_growth.data import ImageDataset
 from tune_growth.io import atomic_write_parquet, atomic_write_text
-from tune_growth.analysis.report import render_html, save_figures
 from tune_growth.schedule.core import Schedule
-from tune_growth.study.effects import (accuracy_figure, compact_markdown, curves_figure, effects_table, markdown,
-                                      speedup_figure)
-from tune_growth.study.run import default_targets, run_all, runs_table
-from tune_growth.train.trainer import RunConfig
 from tune_growth.search.trial import dataset_payload
+from tune_growth.study.effects import (
+    accuracy_figure,
+    compact_markdown,
+    curves_figure,
+    effects_table,
+    markdown,
+    speedup_figure,
+)
+from tune_growth.study.run import default_targets, run_all, runs_table
+from tune_growth.train.config import RunConfig
 
 
 def write_study(entries: dict[str, Schedule], data: ImageDataset, args) -> str:

@@ -16,14 +16,15 @@ import ray
 import torch
 from tqdm.auto import tqdm
 
-from tune_growth.train.records import first_reaching
 from tune_growth.schedule.core import Schedule
-from tune_growth.train.trainer import RunConfig, Trainer
 from tune_growth.search.trial import dataset_from_payload
+from tune_growth.train.config import RunConfig
+from tune_growth.train.records import Record, first_reaching
+from tune_growth.train.trainer import Trainer
 
 
 @ray.remote
-def run_one(schedule_json: str, payload: dict, config: dict, seed: int) -> tuple[list[dict], dict]:
+def run_one(schedule_json: str, payload: dict, config: dict, seed: int) -> tuple[list[Record], dict]:
     """Train one schedule with one seed to the end; return its records and the resources Ray gave it."""
     resources = ray.get_runtime_context().get_assigned_resources()
     torch.set_num_threads(max(1, int(resources.get("CPU", 1))))
@@ -50,13 +51,13 @@ def run_all(entries: dict[str, Schedule], payload: dict, config: dict, seeds: in
     return out, given
 
 
-def measures(records: list[dict], targets: list[float]) -> dict:
+def measures(records: list[Record], targets: list[float]) -> dict:
     """Final test accuracy, and per target whether the test accuracy reached it and the cost to
     reach it; a run that never reached a target is censored at its full budget (compute, seconds
     of training, examples). Also the final validation accuracy and the evaluation time."""
     last = records[-1]
-    row = {"final_test_acc": last["test_acc"], "final_val_acc": last.get("val_acc"), "status": last["status"],
-           "compute": last["compute"], "wall_seconds": last["wall_seconds"], "eval_seconds": last.get("eval_seconds"),
+    row = {"final_test_acc": last["test_acc"], "final_val_acc": last["val_acc"], "status": last["status"],
+           "compute": last["compute"], "wall_seconds": last["wall_seconds"], "eval_seconds": last["eval_seconds"],
            "examples": last["examples"]}
     for t in targets:
         hit = first_reaching(records, t, "test_acc")

@@ -23,14 +23,16 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from tune_growth.schedule.builders import DEFAULTS, HYPOTHESES, build_schedule
 from tune_growth.cli import OneLineParser, fail
-from tune_growth.data import DATASETS, DataSpec, DatasetError, load_dataset, parse_classes
+from tune_growth.data import DATASETS, DatasetError, DataSpec, load_dataset, parse_classes
 from tune_growth.io import atomic_write, atomic_write_parquet, atomic_write_text
-from tune_growth.train.lr_finder import SUGGESTIONS
 from tune_growth.models.registry import MODELS
+from tune_growth.schedule.builders import DEFAULTS, HYPOTHESES, build_schedule
 from tune_growth.schedule.core import Schedule, ScheduleError
-from tune_growth.train.trainer import RunConfig, Trainer
+from tune_growth.train.config import RunConfig
+from tune_growth.train.device import PRECISIONS
+from tune_growth.train.lr_finder import SUGGESTIONS
+from tune_growth.train.trainer import Trainer
 
 
 def _max_lr(text: str):
@@ -71,7 +73,7 @@ def parser() -> argparse.ArgumentParser:
                         f"(names: {', '.join(sorted(DEFAULTS))})")
     p.add_argument("--budget", type=float, default=None, help="total budget in epochs of the full training set")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="autocast precision")
+    p.add_argument("--precision", default="auto", choices=PRECISIONS, help="autocast precision")
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation and data order")
     p.add_argument("--evals", type=int, default=20, help="evaluations spread over the budget (plus stage ends)")
     p.add_argument("--out", type=Path, required=True, help="output folder (created)")

@@ -1,19 +1,8 @@
 """Device and precision: one code path for CUDA and CPU.
 
-On the CPU the fastest setting depends on the model, so it comes from measurement, not a rule.
-Measured on this project's 2-core AMD EPYC (AVX512-BF16), batch 512, median ms per SGD step,
-fp32 / fp32+channels_last / bf16 autocast / bf16+channels_last:
-  lenet5 28 px    20.3 / 20.5 / 24.8 / 20.3   -> fp32, NCHW
-  mlp 28 px        2.6 /  2.7 /  1.7 /  1.6   -> bf16, NCHW (no convolutions)
-  cnn 28 px        779 /  535 /  389 /  270   -> bf16, channels_last
-  resnet9 w0.25   477 /  312 /  239 /  161   -> bf16, channels_last (32 px, 3 channels)
-and at batch 128, 32 px, 3 channels, fp32 / bf16 / bf16+channels_last:
-  xresnet18        142 / 151 / 130           -> bf16, channels_last
-  resnet18         123 / 131 / 119           -> bf16, channels_last (torchvision's)
-  xresnet34        245 / 283 / 267           -> fp32, NCHW
-  resnet34         251 / 276 / 251           -> fp32, NCHW (a tie; fp32 is exact)
-  xresnet50        386 / 305 / 266           -> bf16, channels_last (bottlenecks: 1x1 convs)
-  resnet50         411 / 299 / 269           -> bf16, channels_last
+On the CPU the fastest setting depends on the model, so it comes from measurement, not a rule:
+CPU_FASTEST holds each model's fastest (precision, memory layout) on a bf16-capable CPU (the step
+times behind it are in the README's benchmark section, "CPU precision and layout per model").
 `precision="auto"` picks bf16 on CUDA with bf16 support; on a CPU with native bf16 (AMX or
 AVX512-BF16) it follows CPU_FASTEST; elsewhere fp32. Accuracy under bf16 is checked by the
 precision benchmark.
@@ -28,7 +17,7 @@ import torch
 
 PRECISIONS = ("auto", "fp32", "bf16")
 DEVICES = ("auto", "cpu", "cuda")
-# model -> (precision, channels_last) measured fastest on a bf16-capable CPU (see module doc).
+# model -> (precision, channels_last) measured fastest on a bf16-capable CPU (README, benchmarks).
 CPU_FASTEST: dict[str, tuple[str, bool]] = {
     "lenet5": ("fp32", False),
     "mlp": ("bf16", False),

@@ -1,5 +1,6 @@
-"""Search-space files: loading by name (search_spaces/NAME.py) or path, and validation that runs
-before Ray starts, so a typo costs a one-line error instead of a cluster.
+"""Search-space files: loading by name (the shipped spaces, modules of this package, found from any
+working folder, since they install with the package) or by path (a user's file), and validation that runs before
+Ray starts, so a typo costs a one-line error instead of a cluster.
 
 A space file declares constants and one define-by-run function; it computes nothing:
 
@@ -26,7 +27,7 @@ import optuna
 from tune_growth.schedule.builders import DEFAULTS, HYPOTHESES
 from tune_growth.search.scheduler import SETTLE
 
-SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
+SPACES_DIR = Path(__file__).resolve().parent  # the shipped spaces; _common.py is what they share
 REQUIRED = ("FIXED", "METRIC", "MODE", "DATASET", "MODEL", "BUDGET_EPOCHS", "NUM_TRIALS", "PHASE_START", "space")
 METRICS = ("val_acc", "val_loss")  # select on validation; the test split is for the final report
 # Parameters that belong to the run, not the schedule: a space may not suggest them.
@@ -64,7 +65,7 @@ def available() -> list[str]:
 
 
 def resolve(name_or_path: str) -> Path:
-    """search_spaces/NAME.py for a bare name, else the path as given."""
+    """The shipped space NAME for a bare name, else the path as given."""
     if name_or_path.endswith(".py") or "/" in name_or_path:
         path = Path(name_or_path).expanduser()
         if not path.is_file():

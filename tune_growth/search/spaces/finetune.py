@@ -7,8 +7,9 @@ Run it from pretrained weights every node can read, e.g. a model.pt written by
 The baseline control is the same pretrained model fine-tuned all at once (one unfrozen stage).
 """
 
+from tune_growth.search.spaces._common import METRIC, MODE, lr_mult  # noqa: F401
+
 FIXED = {"hypothesis": "finetune", "crop_pad": 2}
-METRIC, MODE = "val_acc", "max"
 DATASET, MODEL, WIDTH = "mnist5k", "xresnet18", 0.5
 BUDGET_EPOCHS = 10.0
 NUM_TRIALS = 16
@@ -22,4 +23,4 @@ def space(trial):
     trial.suggest_float("ft_unfreeze_lr_mult", 0.1, 30.0, log=True)  # valley is timid on some data (README)
     trial.suggest_float("ft_cycle_len", 0.5, 3.0)
     trial.suggest_float("cycle_mult", 1.0, 3.0)
-    trial.suggest_float("lr_mult", 0.25, 4.0, log=True)
+    lr_mult(trial)

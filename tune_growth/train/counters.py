@@ -1,0 +1,56 @@
+"""Where the loop is and what it has summed since the last record. A checkpoint saves the
+counters as a plain dict (`to_dict`), so checkpoints stay readable without this class."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass
+class Counters:
+    stage: int = 0  # the stage being trained; len(stages) once the schedule is done
+    stage_step: int = 0  # optimizer steps into that stage
+    step: int = 0  # optimizer steps in all
+    examples: int = 0  # training examples drawn (steps x batch size)
+    compute: int = 0  # examples x pixels per image (image_size ** 2), summed over steps
+    next_eval: int = 1  # the next evaluation is due at next_eval x the examples between evaluations
+    loss_sum: float = 0.0  # training losses summed since the last record
+    loss_count: int = 0  # ... and how many
+    wall: float = 0.0  # seconds of training (steps, batches, stage set-up), evaluation excluded
+    eval_seconds: float = 0.0  # seconds outside training: evaluation, checkpoints, reports
+    status: str = "running"  # running, completed or diverged
+
+    def add_step(self, batch_size: int, image_size: int, loss: float) -> None:
+        """Count one optimizer step of `batch_size` images of `image_size` px and its loss."""
+        self.step += 1
+        self.stage_step += 1
+        self.examples += batch_size
+        self.compute += batch_size * image_size ** 2
+        self.loss_sum += loss
+        self.loss_count += 1
+
+    def next_stage(self) -> None:
+        self.stage, self.stage_step = self.stage + 1, 0
+
+    def eval_due(self, every: float) -> bool:
+        """Whether an evaluation is due after `every` examples between evaluations; when one is,
+        the next is moved past the examples drawn so far."""
+        due = self.examples >= self.next_eval * every
+        while self.examples >= self.next_eval * every:
+            self.next_eval += 1
+        return due
+
+    def take_train_loss(self) -> float:
+        """The mean training loss since the last record; the sums start again."""
+        mean = self.loss_sum / max(1, self.loss_count)
+        self.loss_sum, self.loss_count = 0.0, 0
+        return mean
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, state: dict) -> "Counters":
+        """Counters from a checkpoint; fields it predates (eval_seconds) keep their defaults."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in state.items() if k in names})
