@@ -18,6 +18,7 @@ BENCHMARKS = {
     "precompute": "benchmarks.precompute",
     "finetune": "benchmarks.finetune",
     "measurement": "benchmarks.measurement",
+    "rank_fidelity": "benchmarks.rank_fidelity",
 }
 
 

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
             dataset_mb = sum(t.numel() for t in (data.train_x, data.val_x, data.test_x)) / 2**20
             ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
             opts = SearchOptions(spaces.load("h3"), args.trials, 0.05, 2, 1.0, 0.0, Path(tmp) / "results", "memory",
-                                 evals=2, verbose=0, cache_dir=str(Path(tmp) / "cache"), asha=False)
+                                 evals=2, verbose=0, cache_dir=str(Path(tmp) / "cache"), stopping="none")
             run_search(opts, data)
             trials, _ = read_experiment(opts.experiment_dir)
             ray.shutdown()

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     ray.init(num_cpus=args.slots, include_dashboard=False, log_to_driver=False)
     with tempfile.TemporaryDirectory() as tmp:
         opts = SearchOptions(space, args.trials, args.budget or space.budget_epochs, args.slots, 1.0, 0.0,
-                             Path(tmp), "utilization", asha=not args.no_asha, verbose=0,
+                             Path(tmp), "utilization", stopping="none" if args.no_asha else "asha", verbose=0,
                              cache_dir=str(Path(tmp) / "cache"))
         started, t0 = time.perf_counter(), time.time()
         run_search(opts, data)
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
              "trial_spans_sum_s": round(float(spans.sum()), 2),
              "idle_between_trials_s": round((last_end - first_start) * args.slots - float(spans.sum()), 2)}
     emit("utilization", {"space": space.name, "trials": len(trials), "slots": args.slots,
-                         "budget_epochs": opts.budget_epochs, "asha": opts.asha, "wall_seconds": round(wall, 2),
+                         "budget_epochs": opts.budget_epochs, "stopping": opts.stopping, "wall_seconds": round(wall, 2),
                          "trial_seconds_sum": round(busy, 2), "utilization": round(busy / (wall * args.slots), 3),
                          "statuses": trials["status"].value_counts().to_dict(), "where_the_wall_goes": where,
                          "target": ">= 0.90"})

@@ -4,6 +4,7 @@ is asserted here; the figures live in the README."""
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ TINY = {
     "precompute": ["--no-cifar", "--width", "0.25", "--epochs", "0.25", "--repeats", "1"],
     "finetune": ["--no-cifar", "--width", "0.25", "--pretrain-epochs", "0.5", "--budget", "3", "--seeds", "1"],
     "measurement": ["--no-cifar", "--epochs", "0.5", "--repeats", "1"],
+    "rank_fidelity": ["--spaces", "baseline", "h1", "--configs", "3", "--budget", "0.9", "--rung-size", "3",
+                      "--out", str(Path(tempfile.gettempdir()) / "rank_fidelity_smoke.jsonl")],
 }
 
 
@@ -38,6 +41,9 @@ def test_benchmark_prints_one_json_line(name):
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = json.loads(proc.stdout.strip().splitlines()[-1])
     assert line["benchmark"] == name and "context" in line
+    if name == "search_efficiency":  # every method's median fraction of random search's compute, and the default
+        assert set(line["fraction_of_random_compute"]) == {"random", "tpe", "asha_tpe", "budgets_tpe"}
+        assert line["default_method"] in line["fraction_of_random_compute"]
 
 
 def test_unknown_benchmark_exits_2():

@@ -61,8 +61,8 @@ def test_divergent_trials_end_as_diverged_and_the_search_goes_on(ray_session, mn
 
 def test_a_crashed_trial_resumes_from_its_checkpoint_with_the_same_result(ray_session, mnist, tmp_path):
     space = spaces.load("h1")
-    clean = tiny_options(tmp_path, "clean", space, trials=2, asha=False)
-    crashed = tiny_options(tmp_path, "crashed", space, trials=2, asha=False, fail_at_step=20)
+    clean = tiny_options(tmp_path, "clean", space, trials=2, stopping="none")
+    crashed = tiny_options(tmp_path, "crashed", space, trials=2, stopping="none", fail_at_step=20)
     run_search(clean, mnist)
     run_search(crashed, mnist)  # both trials raise once, mid-stage at step 20+; FailureConfig retries them
     a, ma = read_experiment(clean.experiment_dir)
@@ -95,7 +95,7 @@ LOST_NODE = textwrap.dedent('''
     ray.init(address=cluster.address)
     storage = Path(sys.argv[1])
     opts = SearchOptions(spaces.load("h1"), num_trials=4, budget_epochs=3.0, concurrency=2, cpus_per_trial=1,
-                         gpus_per_trial=0, storage=storage, name="lost", evals=6, verbose=0, asha=False,
+                         gpus_per_trial=0, storage=storage, name="lost", evals=6, verbose=0, stopping="none",
                          cache_dir=str(storage / "cache"), max_failures=3)
     search = threading.Thread(target=run_search, args=(opts, load_dataset("mnist5k")))
     search.start()

@@ -156,8 +156,8 @@ def search_history(trials: pd.DataFrame, column: str = "final_val_acc", mode: st
     """Each trial's final metric by trial number (colour: status) and the best so far."""
     ordered = trials.sort_values("trial_number")
     fig, ax = plt.subplots(figsize=(9, 4.2))
-    styles = {"completed": "tab:green", "stopped": "tab:orange", "diverged": "tab:red", "errored": "tab:purple",
-              "running": "tab:gray"}
+    styles = {"completed": "tab:green", "screened": "tab:olive", "stopped": "tab:orange", "diverged": "tab:red",
+              "errored": "tab:purple", "running": "tab:gray"}
     for status, rows in ordered.groupby("status"):
         ax.scatter(rows["trial_number"], rows[column], color=styles.get(status, "k"), s=20, label=status)
     done = ordered[column].where(ordered["status"] == "completed")

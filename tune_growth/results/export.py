@@ -12,7 +12,9 @@ Searches select on the validation split; a trial evaluates the test split once, 
 trials.parquet columns: schema_version, experiment, trial_id, trial_number, hypothesis, is_control,
 config_json, param_<name> for each config key, schedule_json, schedule (describe()), lr_finder_json
 (the LR range test's lrs, losses, suggestions, rule and max_lr when max_lr was "find"), status
-(completed, stopped, diverged, errored, running), final_val_acc, best_val_acc, final_val_loss (the
+(completed, screened: complete at a budget rung below the search's budget, stopped, diverged,
+errored, running), rung and point (a budget-ladder search's rung, 0 first, and the trial number of
+the configuration's first run; null in other searches), final_val_acc, best_val_acc, final_val_loss (the
 selection metrics), final_test_acc, final_test_loss (the test split, evaluated once at the end of a
 trial that ran to the end; null for a stopped trial), budget_used, examples, compute, wall_seconds
 (training only), eval_seconds (evaluation, checkpoints, reports), time_total_s, max_lr, n_records, node_id, started_at and
@@ -97,6 +99,37 @@ def frozen_trial(entry: dict):
         intermediate_values={int(s): v for s, v in entry["intermediate"].items()})
 
 
+def ladder_points(history: list[dict]) -> list[dict]:
+    """A budget-ladder search's history (search/ladder.py: one entry per run, runs of one
+    configuration sharing a `point`) as one entry per configuration: COMPLETE with its value at the
+    top rung once it ran there; FAIL if a run of it failed; RUNNING while one runs; else PRUNED,
+    its value at each rung it finished as intermediate values keyed by the rung. Entries without a
+    point (other searches, the control) pass unchanged."""
+    groups: dict[int, list[dict]] = {}
+    out: list[dict] = []
+    for entry in history:
+        if entry["control"] or "point" not in entry:
+            out.append(entry)
+        else:
+            if entry["point"] not in groups:
+                groups[entry["point"]] = []
+                out.append(groups[entry["point"]])  # a placeholder, filled below, in first-run order
+            groups[entry["point"]].append(entry)
+    return [e if isinstance(e, dict) else _point(e) for e in out]
+
+
+def _point(runs: list[dict]) -> dict:
+    first, top = runs[0], runs[0]["config"]["rungs"] - 1
+    states = {r["state"] for r in runs}
+    done = {r["rung"]: r["value"] for r in runs if r["state"] == "COMPLETE"}
+    state = ("RUNNING" if "RUNNING" in states else "COMPLETE" if top in done else "FAIL" if "FAIL" in states
+             else "PRUNED")
+    return {"trial_id": first["trial_id"], "params": first["params"], "distributions": first["distributions"],
+            "config": first["config"], "control": False, "state": state,
+            "value": done.get(top) if state == "COMPLETE" else None,
+            "intermediate": {str(r): v for r, v in done.items()}}
+
+
 def optuna_study(history: list[dict], mode: str, sampler=None):
     """The space's finished trials (controls left out) as an Optuna study, e.g. for
     optuna.importance. `sampler` seeds what the study will suggest next, if anything."""
@@ -104,7 +137,8 @@ def optuna_study(history: list[dict], mode: str, sampler=None):
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize" if mode == "max" else "minimize", sampler=sampler)
-    study.add_trials([frozen_trial(e) for e in history if not e["control"] and e["state"] != "RUNNING"])
+    points = ladder_points(history)
+    study.add_trials([frozen_trial(e) for e in points if not e["control"] and e["state"] != "RUNNING"])
     return study
 
 
@@ -129,12 +163,14 @@ def _read_records(trial_dir: Path) -> list[dict]:
     return [by_step[s] for s in sorted(by_step)]
 
 
-def _status(records: list[dict], tune_status: str, errored: bool) -> str:
+def _status(records: list[dict], tune_status: str, errored: bool, config: dict) -> str:
+    """completed: the schedule ran to the end of the search's budget; screened: it ran to the end
+    of a smaller one (a budget rung below the top: search/ladder.py), so it is never "the best"."""
     last = records[-1] if records else {}
     if last.get("status") == "diverged":
         return "diverged"
     if last.get("finished"):
-        return "completed"
+        return "screened" if config.get("rung", 0) < config.get("rungs", 1) - 1 else "completed"
     if tune_status == "ERROR" or (errored and tune_status != "RUNNING"):
         return "errored"
     if tune_status in ("RUNNING", "PENDING", "PAUSED"):
@@ -163,7 +199,8 @@ def read_experiment(exp_dir: str | Path, targets=TARGETS) -> tuple[pd.DataFrame,
                "hypothesis": config.get("hypothesis"), "config_json": json.dumps(config, sort_keys=True),
                **{f"param_{k}": v for k, v in config.items()},
                "schedule_json": schedule_json, "schedule": last.get("schedule"), "lr_finder_json": lr_finder_json,
-               "status": _status(records, statuses.get(trial_id, ""), error is not None),
+               "status": _status(records, statuses.get(trial_id, ""), error is not None, config),
+               "rung": config.get("rung"), "point": config.get("point"),
                "final_val_acc": last.get("val_acc"),
                "best_val_acc": max((r["val_acc"] for r in records if r.get("val_acc") is not None), default=None),
                "final_val_loss": last.get("val_loss"), "final_test_acc": last.get("test_acc"),

@@ -19,6 +19,7 @@ from tune_growth.models.registry import MODELS, build_model
 from tune_growth.schedule.builders import build_schedule
 from tune_growth.schedule.core import ScheduleError
 from tune_growth.search import spaces
+from tune_growth.search.run import STOPPING
 from tune_growth.search.searcher import SAMPLERS
 from tune_growth.search.summary import summarize
 from tune_growth.train.device import PRECISIONS
@@ -50,8 +51,14 @@ def parser() -> OneLineParser:
     p.add_argument("--address", help="Ray cluster address, e.g. auto (default: RAY_ADDRESS, else a local Ray)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler and of every trial")
     p.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="Optuna sampler")
-    p.add_argument("--no-asha", action="store_true", help="run every trial to the end (no early stopping)")
-    p.add_argument("--reduction-factor", type=float, default=2.0, help="ASHA's reduction factor")
+    p.add_argument("--stopping", choices=STOPPING, default="asha",
+                   help="early stopping: phase-aligned ASHA on partial runs, successive halving over budgets "
+                        "(every run a complete schedule), or none")
+    p.add_argument("--no-asha", action="store_true", help="the same as --stopping none")
+    p.add_argument("--reduction-factor", type=float, help="keep the best 1/factor at each rung (default: 2 for asha, "
+                                                          "3 for budgets)")
+    p.add_argument("--rungs", type=int, default=3, help="budget rungs of --stopping budgets (3 with factor 3: 1/9, "
+                                                        "1/3 and all of the budget)")
     p.add_argument("--evals", type=int, default=20, help="evaluations per trial, spread over its budget")
     p.add_argument("--precision", choices=PRECISIONS, default="auto", help="autocast precision")
     return p
@@ -65,7 +72,8 @@ def check_flags(args) -> None:
               ("--cpus-per-trial", args.cpus_per_trial, lambda v: v > 0, "a positive number"),
               ("--num-cpus", args.num_cpus, lambda v: v >= 1, "an integer >= 1"),
               ("--width", args.width, lambda v: 0 < v <= 8, "0 < width <= 8"),
-              ("--reduction-factor", args.reduction_factor, lambda v: v > 1, "a number > 1"),
+              ("--reduction-factor", args.reduction_factor, lambda v: v is None or v > 1, "a number > 1"),
+              ("--rungs", args.rungs, lambda v: v >= 1, "an integer >= 1"),
               ("--evals", args.evals, lambda v: v >= 1, "an integer >= 1"),
               ("--val-fraction", args.val_fraction, lambda v: 0 < v < 1,
                "a fraction in (0, 1), e.g. 0.1: a search selects on the validation split, never on test")]
@@ -114,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     cpus, gpus, fits = default_resources(args.cpus_per_trial, args.gpus_per_trial)
     opts = SearchOptions(space, args.trials or space.num_trials, args.budget or space.budget_epochs,
                          args.concurrency or fits, cpus, gpus, storage, name, seed=args.seed, resume=args.resume,
-                         asha=not args.no_asha, sampler=args.sampler, reduction_factor=args.reduction_factor,
+                         stopping="none" if args.no_asha else args.stopping, sampler=args.sampler,
+                         reduction_factor=args.reduction_factor, rungs=args.rungs,
                          evals=args.evals, precision=args.precision, pretrained=pretrained)
     print(plan(opts), flush=True)
     run_search(opts, data, data_spec)
@@ -125,19 +134,28 @@ def main(argv: list[str] | None = None) -> int:
 def plan(opts) -> str:
     """What the search will run, said up front."""
     sp = opts.space
-    if opts.asha:
+    if opts.stopping == "asha":
         rungs, r = [], sp.phase_start
         while r <= 1.05:
             rungs.append(f"{r:.2g}")
             r *= opts.reduction_factor
         stopping = f"ASHA on compute, rungs at {', '.join(rungs)} of the baseline's compute"
+    elif opts.stopping == "budgets":
+        eta = opts.reduction_factor
+        budgets = [f"{opts.budget_epochs / eta ** (opts.rungs - 1 - r):.3g}" for r in range(opts.rungs)]
+        stopping = (f"successive halving over budgets: complete runs at {', '.join(budgets)} epochs, the best "
+                    f"1/{opts.reduction_factor:g} promoted")
     else:
         stopping = "no early stopping"
-    return (f"{'Resuming' if opts.resume else 'Searching'} {sp.name} ({sp.hypothesis}) on {sp.dataset} with {sp.model}: "
-            f"{opts.num_trials} trials (the baseline control first), {opts.budget_epochs:g} epochs each, "
+    if opts.stopping == "budgets":
+        runs = f"{opts.num_trials} runs (the baseline control first; a promotion is a run), up to"
+    else:
+        runs = f"{opts.num_trials} trials (the baseline control first),"
+    return (f"{'Resuming' if opts.resume else 'Searching'} {sp.name} ({sp.hypothesis}) on {sp.dataset} "
+            f"with {sp.model}: "
+            f"{runs} {opts.budget_epochs:g} epochs each, "
             f"{opts.concurrency} at a time ({opts.cpus_per_trial:g} CPU, {opts.gpus_per_trial:g} GPU each); "
             f"{opts.sampler.upper()} seed {opts.seed}; {stopping}; results in {opts.experiment_dir}")
-
 
 if __name__ == "__main__":
     sys.exit(main())

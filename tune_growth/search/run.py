@@ -16,11 +16,16 @@ from ray.tune.schedulers import FIFOScheduler
 from tune_growth.cache import DEFAULT_CACHE_DIR
 from tune_growth.data import DataSpec, ImageDataset
 from tune_growth.io import atomic_write_text
+from tune_growth.search.ladder import BudgetLadder
 from tune_growth.search.scheduler import PhaseAlignedASHA
 from tune_growth.search.searcher import ScheduleSearcher
 from tune_growth.search.spaces import Space
 from tune_growth.search.trial import dataset_payload, run_settings, run_trial
 
+# Early stopping: phase-aligned ASHA on partial runs (scheduler.py), successive halving over
+# budgets with every run a complete schedule (ladder.py), or none; each with its default
+# reduction factor.
+STOPPING = {"asha": 2.0, "budgets": 3.0, "none": None}
 DEFAULT_CPUS_PER_TRIAL = 1.0
 DEFAULT_GPUS_PER_TRIAL = 1.0  # when the cluster has GPUs ("auto"); fractions share a GPU
 # Parameters a growing space fixes that describe growth, not the run: left out of the baseline.
@@ -51,9 +56,10 @@ class SearchOptions:
     name: str
     seed: int = 0
     resume: bool = False
-    asha: bool = True
+    stopping: str = "asha"
     sampler: str = "tpe"
-    reduction_factor: float = 2.0
+    reduction_factor: float | None = None  # None: the stopping mode's default (STOPPING)
+    rungs: int = 3  # budget rungs of stopping="budgets"
     evals: int = 20
     device: str = "auto"
     precision: str = "auto"
@@ -62,6 +68,12 @@ class SearchOptions:
     verbose: int = 1
     fail_at_step: int = 0  # fault injection for the reliability tests (see trial.py)
     pretrained: str | None = None  # weights every trial starts from (a path every node can read)
+
+    def __post_init__(self) -> None:
+        if self.stopping not in STOPPING:
+            raise ValueError(f"stopping {self.stopping!r} is invalid; expected one of {', '.join(STOPPING)}")
+        if self.reduction_factor is None:
+            self.reduction_factor = STOPPING[self.stopping]
 
     @property
     def experiment_dir(self) -> Path:
@@ -76,14 +88,19 @@ def baseline_config(space: Space, budget_epochs: float) -> dict:
 
 def make_searcher(opts: SearchOptions) -> ScheduleSearcher:
     space = opts.space
-    return ScheduleSearcher(space.fn, {**space.fixed, "budget_epochs": opts.budget_epochs}, space.metric, space.mode,
-                            seed=opts.seed, lag=2 * opts.concurrency, sampler=opts.sampler,
-                            baseline=baseline_config(space, opts.budget_epochs))
+    args = (space.fn, {**space.fixed, "budget_epochs": opts.budget_epochs}, space.metric, space.mode)
+    kwargs = dict(seed=opts.seed, lag=2 * opts.concurrency, sampler=opts.sampler,
+                  baseline=baseline_config(space, opts.budget_epochs))
+    if opts.stopping == "budgets":
+        return BudgetLadder(*args, budget_epochs=opts.budget_epochs, eta=opts.reduction_factor, rungs=opts.rungs,
+                            **kwargs)
+    return ScheduleSearcher(*args, **kwargs)
 
 
 def make_scheduler(opts: SearchOptions):
-    """Phase-aligned ASHA on compute (see search/scheduler.py), or FIFO without early stopping."""
-    if not opts.asha:
+    """Phase-aligned ASHA on compute (see search/scheduler.py), or FIFO: no run is cut short (no
+    early stopping, or budget rungs, where every run is complete at its own budget)."""
+    if opts.stopping != "asha":
         return FIFOScheduler()
     return PhaseAlignedASHA(time_attr="budget_used", max_t=1.05, grace_period=opts.space.phase_start,
                             reduction_factor=opts.reduction_factor, brackets=1, settle=opts.space.settle)
@@ -140,7 +157,9 @@ def describe_search(opts: SearchOptions, data_spec: DataSpec | None, fingerprint
     return {"space": sp.name, "space_path": str(sp.path), "hypothesis": sp.hypothesis, "metric": sp.metric,
             "mode": sp.mode, "dataset": asdict(data_spec) if data_spec else {"name": sp.dataset}, "data_fingerprint": fingerprint,
             "model": sp.model, "width": sp.width, "budget_epochs": opts.budget_epochs, "num_trials": opts.num_trials,
-            "seed": opts.seed, "sampler": opts.sampler, "asha": opts.asha, "phase_start": sp.phase_start,
+            "seed": opts.seed, "sampler": opts.sampler, "stopping": opts.stopping,
+            "reduction_factor": opts.reduction_factor, "rungs": opts.rungs if opts.stopping == "budgets" else None,
+            "phase_start": sp.phase_start,
             "settle": sp.settle, "concurrency": opts.concurrency, "pretrained": opts.pretrained,
             "precision": opts.precision, "evals": opts.evals, "selection_split": "val"}
 

@@ -63,10 +63,12 @@ class ScheduleSearcher(Searcher):
         dists = {name: distribution_to_json(d) for name, d in trial.distributions.items()}
         return self._register(trial_id, params, dists, {**self.fixed, **params, **extra})
 
-    def _register(self, trial_id: str, params: dict, dists: dict, config: dict, control: bool = False) -> dict:
+    def _register(self, trial_id: str, params: dict, dists: dict, config: dict, control: bool = False,
+                  **extra: Any) -> dict:
+        """Record a suggestion in the history (`extra`: fields a subclass keeps, e.g. a rung)."""
         self.by_trial[trial_id] = len(self.history)
         self.history.append({"trial_id": trial_id, "params": params, "distributions": dists, "config": config,
-                             "control": control, "state": "RUNNING", "value": None, "intermediate": {}})
+                             "control": control, "state": "RUNNING", "value": None, "intermediate": {}, **extra})
         return config
 
     # --- results --------------------------------------------------------------------------

@@ -23,7 +23,8 @@ Probe = Callable[[int, bool, int], tuple[list[float], list[float]]]
 
 class StageLR:
     def __init__(self, schedule: Schedule, config: RunConfig, precision: str, data_fingerprint: str) -> None:
-        self.schedule, self.config, self.precision, self.data_fingerprint = schedule, config, precision, data_fingerprint
+        self.schedule, self.config, self.precision = schedule, config, precision
+        self.data_fingerprint = data_fingerprint
         self.max_lr: float | None = None if schedule.max_lr == "find" else float(schedule.max_lr) * schedule.lr_mult
         self.lr_finder: dict | None = None  # the range test's result when max_lr was "find"
         self.stage_lr: dict[int, float] = {}  # each stage's max LR (the head's), fixed when it begins
@@ -47,8 +48,11 @@ class StageLR:
         """Fix the schedule's max LR from its range test (all training data, the final stage's size,
         the first stage's groups already applied), read from the disk cache when it is there."""
         s, c = self.schedule, self.config
-        self.lr_finder = cached_range_test(self.range_test_key(), lambda: probe(s.stages[-1].image_size, True, c.seed + 1),
-                                           os.path.join(c.cache_dir, "lr_finder"))
+
+        def compute() -> tuple[list[float], list[float]]:
+            return probe(s.stages[-1].image_size, True, c.seed + 1)
+
+        self.lr_finder = cached_range_test(self.range_test_key(), compute, os.path.join(c.cache_dir, "lr_finder"))
         self.max_lr = self.lr_finder["suggestions"][c.lr_rule] * s.lr_mult
 
     def begin(self, k: int, probe: Probe) -> None:

@@ -63,7 +63,8 @@ class Trainer:
         model = build_model(config.model, self.data.channels, self.data.num_classes, config.width)
         if config.pretrained is not None:
             load_pretrained(model, config.model, config.pretrained)
-        self.model = model.to(self.device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+        layout = torch.channels_last if channels_last else torch.preserve_format
+        self.model = model.to(self.device, memory_format=layout)
         self.optimizer = self._make_optimizer()
         self.augmenter = Augmenter(schedule.augment, self.data.mean, self.data.std, self.device, channels_last)
         self.prefix = FrozenPrefix(self.model, schedule, self.data, self.augmenter, config, self.precision)
@@ -222,9 +223,10 @@ class Trainer:
         if finished:
             splits = [name for name in ("val", "test") if name == "test" or len(self.data.val_y)]
         metrics: dict = dict.fromkeys(SPLIT_COLUMNS)
+        diverged = ctr.status == "diverged"
         for split in splits:
-            diverged = ctr.status == "diverged"
-            metrics.update(diverged_metrics(split) if diverged else self.evaluate(split, stage.image_size, stage.classes))
+            evaluated = diverged_metrics(split) if diverged else self.evaluate(split, stage.image_size, stage.classes)
+            metrics.update(evaluated)
         train_loss = ctr.take_train_loss()  # taken (and the sums reset) even when diverged
         return Record(step=ctr.step, examples=ctr.examples, epoch=ctr.examples / len(self.data.train_y), stage=k,
                       image_size=stage.image_size, classes_seen=len(stage.classes),

@@ -1,0 +1,128 @@
+"""Successive halving over budgets (search/ladder.py): rungs of complete runs at growing budgets,
+promotions of the best 1/eta, one Optuna trial per configuration, reproducible and resumable;
+and a real search in that mode on a local Ray."""
+
+import json
+
+import optuna
+import pandas as pd
+import pytest
+
+from tune_growth.data import load_dataset
+from tune_growth.results.export import ladder_points, optuna_study
+from tune_growth.search import spaces
+from tune_growth.search.ladder import BudgetLadder
+from tune_growth.search.run import SearchOptions, run_search
+from tune_growth.search.summary import summarize
+
+BUDGET = 18.0
+
+
+def space(trial):
+    trial.suggest_float("lr_mult", 0.25, 4.0, log=True)
+
+
+def score(config):
+    """A made-up validation accuracy: best near lr_mult 1, a little higher at larger budgets."""
+    return 0.9 - 0.05 * abs(config["lr_mult"] - 1.0) + 0.001 * config["budget_epochs"]
+
+
+def ladder(**kw):
+    return BudgetLadder(space, {"hypothesis": "h1", "budget_epochs": BUDGET}, "val_acc", "max", lag=0,
+                        baseline={"hypothesis": "baseline", "budget_epochs": BUDGET}, budget_epochs=BUDGET, **kw)
+
+
+def drive(searcher, runs, start=0):
+    """Suggest and finish `runs` runs one at a time (what Ray does with one slot); their configs."""
+    configs = []
+    for n in range(start, start + runs):
+        config = searcher.suggest(f"t{n}")
+        configs.append(config)
+        result = {"val_acc": score(config) if "lr_mult" in config else 0.8, "finished": True, "status": "completed"}
+        searcher.on_trial_complete(f"t{n}", result)
+    return configs
+
+
+def test_rungs_run_complete_schedules_at_growing_budgets_and_promote_the_best_third():
+    s = ladder(eta=3, rungs=3)
+    configs = drive(s, 16)
+    assert configs[0]["hypothesis"] == "baseline" and configs[0]["budget_epochs"] == BUDGET  # the control, full
+    budgets = {c["rung"]: c["budget_epochs"] for c in configs[1:]}
+    assert budgets == {0: BUDGET / 9, 1: BUDGET / 3, 2: BUDGET}
+    history = s.history[1:]
+    for i, e in enumerate(history):
+        if e["rung"] == 0:
+            assert e["point"] == i + 1  # a new configuration's point is its own trial number
+            continue
+        parent = next(p for p in history[:i] if p["point"] == e["point"] and p["rung"] == e["rung"] - 1)
+        assert parent["params"] == e["params"] and parent["state"] == "COMPLETE"
+        finished = [p for p in history[:i] if p["rung"] == e["rung"] - 1]  # with lag 0, all of them
+        rank = sorted(finished, key=lambda p: -p["value"]).index(parent)
+        assert rank < len(finished) // 3  # among the best third of its rung when promoted
+    pairs = [(e["point"], e["rung"]) for e in history]
+    assert len(pairs) == len(set(pairs))  # no configuration runs twice at one rung
+    assert sum(e["rung"] == 2 for e in history) >= 1
+
+
+def test_optuna_sees_one_trial_per_configuration_ranked_by_the_rung_it_reached():
+    s = ladder(eta=3, rungs=3)
+    drive(s, 16)
+    points = ladder_points(s.history)
+    runs = [e for e in s.history if not e["control"]]
+    assert len([p for p in points if not p["control"]]) == len({e["point"] for e in runs})
+    study = optuna_study(s.history, "max")
+    for trial, point in zip(study.trials, [p for p in points if not p["control"]]):
+        reached = {e["rung"]: e["value"] for e in runs if e["point"] == point["config"]["point"]}
+        if 2 in reached:
+            assert trial.state == optuna.trial.TrialState.COMPLETE and trial.value == reached[2]
+        else:
+            assert trial.state == optuna.trial.TrialState.PRUNED and trial.intermediate_values == reached
+
+
+def test_same_seed_same_runs_and_a_restored_ladder_continues_the_same_sequence(tmp_path):
+    first = drive(ladder(seed=3), 14)
+    assert first == drive(ladder(seed=3), 14)
+    assert first != drive(ladder(seed=4), 14)
+    s = ladder(seed=3)
+    head = drive(s, 8)
+    s.save(str(tmp_path / "state.json"))
+    restored = ladder(seed=3)
+    restored.restore(str(tmp_path / "state.json"))
+    assert head + drive(restored, 6, start=8) == first
+
+
+def test_a_ladder_waits_for_its_lagged_history_instead_of_deciding_on_timing():
+    s = BudgetLadder(space, {"hypothesis": "h1"}, "val_acc", "max", lag=2, baseline=None, budget_epochs=9.0)
+    assert s.suggest("a") is not None and s.suggest("b") is not None and s.suggest("c") is not None
+    assert s.suggest("d") is None  # run a (outside the lag) still runs
+    s.on_trial_complete("a", {"val_acc": 0.5, "finished": True})
+    assert s.suggest("d") is not None
+
+
+@pytest.mark.parametrize("eta, rungs", [(1.0, 3), (3.0, 0)])
+def test_bad_ladder_settings_are_refused(eta, rungs):
+    with pytest.raises(ValueError, match="invalid"):
+        ladder(eta=eta, rungs=rungs)
+
+
+def test_a_budget_ladder_search_on_ray_writes_its_rungs_and_picks_only_full_budget_runs(ray_session, tmp_path):
+    data = load_dataset("mnist5k")
+    opts = SearchOptions(spaces.load("h1"), num_trials=9, budget_epochs=1.8, concurrency=2, cpus_per_trial=1,
+                         gpus_per_trial=0, storage=tmp_path, name="ladder", evals=3, verbose=0,
+                         cache_dir=str(tmp_path / "cache"), stopping="budgets")
+    run_search(opts, data)
+    text = summarize(opts.experiment_dir, "val_acc", "max")
+    trials = pd.read_parquet(opts.experiment_dir / "trials.parquet")
+    assert json.loads((opts.experiment_dir / "search.json").read_text())["stopping"] == "budgets"
+    runs = trials[~trials["is_control"]]
+    assert set(runs["rung"]) >= {0, 1} and runs["point"].notna().all()
+    rung0 = runs.loc[runs["rung"] == 0, "param_budget_epochs"].tolist()
+    assert rung0 == pytest.approx([0.2] * len(rung0))
+    assert set(runs.loc[runs["rung"] < 2, "status"]) <= {"screened", "diverged", "errored"}
+    params = [c for c in runs.columns if c.startswith("param_") and c not in ("param_budget_epochs", "param_rung")]
+    for _, run in runs[runs["rung"] > 0].iterrows():  # a promotion reruns its configuration's rung-0 parameters
+        parent = runs[(runs["point"] == run["point"]) & (runs["rung"] == 0)].iloc[0]
+        assert parent[params].equals(run[params]) and parent["final_val_acc"] > 0
+    full = trials[trials["status"] == "completed"]
+    assert (full["param_budget_epochs"] == 1.8).all() and full["is_control"].any()
+    assert "screened" in text  # the summary counts them, and picks "best" among full-budget runs only
