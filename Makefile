@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks precompute
 	$(PY) -m benchmarks finetune
 	$(PY) -m benchmarks measurement
+	$(PY) -m benchmarks rank_fidelity
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
