@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--trials", type=int, default=16, help="trials in the search (>= 8)")
     p.add_argument("--slots", type=int, default=2, help="concurrent trials (1 CPU each)")
     p.add_argument("--budget", type=float, default=None, help="epochs per trial (default: the space's)")
-    p.add_argument("--no-asha", action="store_true", help="run every trial to the end")
+    p.add_argument("--stopping", choices=["asha", "budgets", "none"], default="asha",
+                   help="the search's early stopping (search/run.py: STOPPING)")
+    p.add_argument("--no-asha", action="store_true", help="the same as --stopping none")
     args = p.parse_args(argv)
 
     import ray
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     ray.init(num_cpus=args.slots, include_dashboard=False, log_to_driver=False)
     with tempfile.TemporaryDirectory() as tmp:
         opts = SearchOptions(space, args.trials, args.budget or space.budget_epochs, args.slots, 1.0, 0.0,
-                             Path(tmp), "utilization", stopping="none" if args.no_asha else "asha", verbose=0,
+                             Path(tmp), "utilization", stopping="none" if args.no_asha else args.stopping, verbose=0,
                              cache_dir=str(Path(tmp) / "cache"))
         started, t0 = time.perf_counter(), time.time()
         run_search(opts, data)
