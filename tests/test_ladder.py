@@ -126,3 +126,39 @@ def test_a_budget_ladder_search_on_ray_writes_its_rungs_and_picks_only_full_budg
     full = trials[trials["status"] == "completed"]
     assert (full["param_budget_epochs"] == 1.8).all() and full["is_control"].any()
     assert "screened" in text  # the summary counts them, and picks "best" among full-budget runs only
+
+
+def test_a_late_blooming_schedule_is_promoted_by_the_ladder_and_wins(ray_session, tmp_path):
+    """The late bloomer of test_search.py (an H2 curriculum that trains on two classes for 35% of
+    its budget, all-class accuracy <= 20% then by design) against timid baselines that are ahead of
+    it early in a partial run. On the ladder every run is the whole schedule at its rung's budget, so
+    B's miniature ends on all ten classes, is the best third of rung 0, is promoted, and beats the
+    control at the full budget: it survives the default mode."""
+    from ray import tune
+
+    from tune_growth.search.run import make_scheduler
+    from tune_growth.search.trial import dataset_payload, run_settings, run_trial
+
+    data = load_dataset("mnist5k")
+    common = {"budget_epochs": 3.0, "batch_size": 128, "crop_pad": 2}
+    a = {**common, "hypothesis": "baseline", "max_lr": 0.004}
+    b = {**common, "hypothesis": "h2", "stages": 2, "h2_start": 2, "early_share": 0.35, "max_lr": 0.05}
+    points = [b, {**a, "max_lr": 0.003}, {**a, "max_lr": 0.005}]  # B first, then two timid baselines
+
+    def late_space(trial):  # one point per configuration, in that order (lag 0, one slot)
+        return dict(points[trial.number % len(points)])
+
+    searcher = BudgetLadder(late_space, {}, "val_acc", "max", lag=0, baseline=a, budget_epochs=3.0, eta=3, rungs=2)
+    settings = run_settings("lenet5", 1.0, "cpu", "auto", 0, 6, str(tmp_path / "cache"), threads=1)
+    trainable = tune.with_parameters(run_trial, dataset=dataset_payload(data), run=settings)
+    opts = SearchOptions(spaces.load("h2"), num_trials=5, budget_epochs=3.0, concurrency=1, cpus_per_trial=1,
+                         gpus_per_trial=0, storage=tmp_path, name="late", stopping="budgets")
+    tuner = tune.Tuner(trainable, tune_config=tune.TuneConfig(
+        metric="val_acc", mode="max", scheduler=make_scheduler(opts), num_samples=5, max_concurrent_trials=1,
+        search_alg=searcher), run_config=tune.RunConfig(name="late", storage_path=str(tmp_path), verbose=0))
+    runs = [(r.config["hypothesis"], r.config.get("rung"), r.metrics) for r in tuner.fit()]
+    assert sum(rung == 0 for _, rung, _ in runs) == 3 and all(m["finished"] for _, _, m in runs)  # FIFO: none cut
+    promoted = [(h, m) for h, rung, m in runs if rung == 1]
+    assert [h for h, _ in promoted] == ["h2"]  # the curriculum's miniature was the best of its rung
+    control = next(m for _, rung, m in runs if rung is None)  # the control carries no rung
+    assert promoted[0][1]["val_acc"] > control["val_acc"]  # and it wins at the full budget
