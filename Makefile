@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(PY) -m benchmarks time_to_accuracy
 	$(PY) -m benchmarks memory
 	$(PY) -m benchmarks search_efficiency
+	$(PY) -m benchmarks search_efficiency --space h1 --dataset cifar --trials 12 --budget 2 --evals 10 \
+		--methods random asha_tpe budgets_tpe
 	$(PY) -m benchmarks precompute
 	$(PY) -m benchmarks finetune
 	$(PY) -m benchmarks measurement

@@ -24,8 +24,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--trials", type=int, default=16, help="trials in the search (>= 8)")
     p.add_argument("--slots", type=int, default=2, help="concurrent trials (1 CPU each)")
     p.add_argument("--budget", type=float, default=None, help="epochs per trial (default: the space's)")
-    p.add_argument("--stopping", choices=["asha", "budgets", "none"], default="asha",
-                   help="the search's early stopping (search/run.py: STOPPING)")
+    from tune_growth.search.run import DEFAULT_STOPPING, STOPPING
+
+    p.add_argument("--stopping", choices=list(STOPPING), default=DEFAULT_STOPPING,
+                   help=f"the search's early stopping (search/run.py: STOPPING; default {DEFAULT_STOPPING}, the CLI's)")
     p.add_argument("--no-asha", action="store_true", help="the same as --stopping none")
     args = p.parse_args(argv)
 

@@ -18,7 +18,7 @@ TINY = {
     "utilization": ["--trials", "8", "--budget", "0.5"],
     "loop": ["--repeats", "1", "--no-cifar"],
     "precision": ["--models", "lenet5", "--budget", "0.5", "--seeds", "1"],
-    "search_efficiency": ["--trials", "4", "--budget", "0.5", "--seeds", "1"],
+    "search_efficiency": ["--trials", "4", "--budget", "0.5", "--seeds", "1", "--evals", "4"],
     "time_to_accuracy": ["--seeds", "1", "--no-cifar"],
     "memory": ["--examples", "10000", "--trials", "2"],
     "precompute": ["--no-cifar", "--width", "0.25", "--epochs", "0.25", "--repeats", "1"],
@@ -44,6 +44,10 @@ def test_benchmark_prints_one_json_line(name):
     if name == "search_efficiency":  # every method's median fraction of random search's compute, and the default
         assert set(line["fraction_of_random_compute"]) == {"random", "tpe", "asha_tpe", "budgets_tpe"}
         assert line["default_method"] in line["fraction_of_random_compute"]
+        for method, values in line["methods"].items():  # the per-seed values behind each median
+            assert len(values["fraction_of_random_compute"]) == len(values["chosen_test_acc"]) == 1
+            assert values["total_compute"][0] > 0 and method in line["fraction_within_0.5pt"]
+        assert line["methods"]["random"]["total_compute"] == [1.0]  # the unit
 
 
 def test_unknown_benchmark_exits_2():

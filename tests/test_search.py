@@ -20,7 +20,7 @@ from tune_growth.data import load_dataset
 from tune_growth.results.export import searcher_state
 from tune_growth.schedule.core import Schedule
 from tune_growth.search import spaces
-from tune_growth.search.run import SearchOptions, make_scheduler, run_search
+from tune_growth.search.run import DEFAULT_STOPPING, SearchOptions, make_scheduler, run_search
 from tune_growth.search.searcher import ScheduleSearcher
 from tune_growth.search.trial import dataset_payload, run_settings, run_trial
 
@@ -33,10 +33,11 @@ def mnist():
     return load_dataset("mnist5k")
 
 
-def options(tmp_path, name, trials=6, seed=0, space="h1", **kw):
+def options(tmp_path, name, trials=6, seed=0, space="h1", stopping="asha", **kw):
+    """A tiny search; ASHA unless told (these tests check what early stopping does to statuses)."""
     return SearchOptions(spaces.load(space), num_trials=trials, budget_epochs=1.5, concurrency=2, cpus_per_trial=1,
                          gpus_per_trial=0, storage=tmp_path, name=name, seed=seed, evals=6, verbose=0,
-                         cache_dir=str(tmp_path / "cache"), **kw)
+                         cache_dir=str(tmp_path / "cache"), stopping=stopping, **kw)
 
 
 def searcher_states(exp_dir):
@@ -118,6 +119,10 @@ def test_asha_lets_a_late_blooming_schedule_survive_the_first_rung(ray_session, 
     ours = make_scheduler(options(tmp_path, "x", space="h2"))  # first rung at the space's PHASE_START
     ours_a, ours_b = search(ours, "ours")
     assert ours_b["finished"] and ours_b["val_acc"] > ours_a["val_acc"]  # it survives, and it wins
+    # the default mode (whatever DEFAULT_STOPPING says) keeps it too; the ladder's case is in test_ladder.py
+    default_a, default_b = search(make_scheduler(options(tmp_path, "d", space="h2", stopping=DEFAULT_STOPPING)),
+                                  "default")
+    assert default_b["finished"] and default_b["val_acc"] > default_a["val_acc"]
 
 
 def cli_command(storage, *extra):

@@ -1,4 +1,4 @@
-"""`python -m tune_growth.search SPACE`: search stage schedules with Ray Tune + Optuna (TPE) + ASHA.
+"""`python -m tune_growth.search SPACE`: search stage schedules with Ray Tune + Optuna (TPE), ASHA or budget rungs.
 
 SPACE is a shipped space (tune_growth/search/spaces/: baseline, h1, h2, h3, combined, random_growing, anti_h2,
 finetune) or a path to a space file. With no cluster it starts a local Ray sized to this machine;
@@ -19,7 +19,7 @@ from tune_growth.models.registry import MODELS, build_model
 from tune_growth.schedule.builders import build_schedule
 from tune_growth.schedule.core import ScheduleError
 from tune_growth.search import spaces
-from tune_growth.search.run import STOPPING
+from tune_growth.search.run import DEFAULT_STOPPING, STOPPING
 from tune_growth.search.searcher import SAMPLERS
 from tune_growth.search.summary import summarize
 from tune_growth.train.device import PRECISIONS
@@ -51,9 +51,10 @@ def parser() -> OneLineParser:
     p.add_argument("--address", help="Ray cluster address, e.g. auto (default: RAY_ADDRESS, else a local Ray)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler and of every trial")
     p.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="Optuna sampler")
-    p.add_argument("--stopping", choices=STOPPING, default="asha",
+    p.add_argument("--stopping", choices=STOPPING, default=DEFAULT_STOPPING,
                    help="early stopping: phase-aligned ASHA on partial runs, successive halving over budgets "
-                        "(every run a complete schedule), or none")
+                        f"(every run a complete schedule), or none (default {DEFAULT_STOPPING}: what the "
+                        "search_efficiency benchmark measured best)")
     p.add_argument("--no-asha", action="store_true", help="the same as --stopping none")
     p.add_argument("--reduction-factor", type=float, help="keep the best 1/factor at each rung (default: 2 for asha, "
                                                           "3 for budgets)")
