@@ -22,6 +22,7 @@ import json
 import os
 import statistics
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.common import emit
@@ -128,7 +129,6 @@ def main(argv: list[str] | None = None) -> None:
         data = load_dataset(DataSpec("npz", CIFAR))
     else:
         data = load_dataset("mnist5k")
-    from dataclasses import replace
     space = replace(spaces.load(args.space), model=model, width=width)
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp) / "searches.jsonl"
