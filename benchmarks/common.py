@@ -58,3 +58,44 @@ def whole_train(spec="mnist5k", device="cpu"):
 
     spec = DataSpec(spec) if isinstance(spec, str) else spec
     return load_dataset(replace(spec, val_fraction=0.0), device)
+
+
+# The two datasets the search-level benchmarks compare on: (model, width) for each.
+SEARCH_DATASETS = {"mnist5k": ("lenet5", 1.0), "cifar": ("resnet9", 0.25)}
+
+
+def search_dataset(name: str):
+    """(dataset with its validation split, model, width) for `name` in SEARCH_DATASETS; the CIFAR-10
+    subset in ../shared, or a one-line exit when it is absent."""
+    from benchmarks.loop import CIFAR
+    from tune_growth.data import DataSpec, load_dataset
+
+    model, width = SEARCH_DATASETS[name]
+    if name == "cifar":
+        if not os.path.isdir(CIFAR):
+            raise SystemExit(f"the CIFAR-10 subset is absent at {CIFAR}; expected ../shared/data/cifar10")
+        return load_dataset(DataSpec("npz", CIFAR)), model, width
+    return load_dataset(name), model, width
+
+
+def load_runs(path, resume: bool) -> dict[str, dict]:
+    """A long benchmark's finished units, one JSON object per line keyed by "key": what is in `path`
+    with `resume` (a line cut short by a kill is dropped, so that unit runs again), else nothing
+    (and the old file is removed)."""
+    done: dict[str, dict] = {}
+    if resume and path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            done[row["key"]] = row
+    elif path.is_file():
+        path.unlink()
+    return done
+
+
+def append_run(path, row: dict) -> None:
+    """Add one finished unit to `path` (see load_runs)."""
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")

@@ -19,7 +19,6 @@ Every run is appended to `--out` (JSON lines) as it finishes, and `--resume` ski
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -29,10 +28,8 @@ import optuna
 import torch
 from scipy.stats import spearmanr
 
-from benchmarks.common import emit
-from benchmarks.loop import CIFAR
+from benchmarks.common import SEARCH_DATASETS, append_run, emit, load_runs, search_dataset
 from tune_growth.cache import DEFAULT_CACHE_DIR
-from tune_growth.data import DataSpec, load_dataset
 from tune_growth.schedule.builders import build_schedule
 from tune_growth.search import spaces
 from tune_growth.search.trial import baseline_compute
@@ -103,7 +100,7 @@ def discards_best(low: np.ndarray, full: np.ndarray, eta: float, size: int, rng:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks rank_fidelity", description=__doc__.splitlines()[0])
     p.add_argument("--spaces", nargs="+", default=list(SPACES), help="search spaces")
-    p.add_argument("--dataset", choices=["mnist5k", "cifar"], default="mnist5k",
+    p.add_argument("--dataset", choices=sorted(SEARCH_DATASETS), default="mnist5k",
                    help="mnist5k with lenet5, or the CIFAR-10 subset in ../shared with ResNet-9 x 0.25")
     p.add_argument("--configs", type=int, default=16, help="configurations per space")
     p.add_argument("--budget", type=float, help="full budget in epochs (default: the space's; 10 for cifar)")
@@ -117,24 +114,10 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
 
     torch.set_num_threads(os.cpu_count() or 1)
-    if args.dataset == "cifar":
-        if not os.path.isdir(CIFAR):
-            raise SystemExit(f"the CIFAR-10 subset is absent at {CIFAR}; expected ../shared/data/cifar10")
-        data, model, width = load_dataset(DataSpec("npz", CIFAR)), "resnet9", 0.25
-    else:
-        data, model, width = load_dataset("mnist5k"), "lenet5", 1.0
+    data, model, width = search_dataset(args.dataset)
     config = RunConfig(model=model, width=width, evals=20, cache_dir=DEFAULT_CACHE_DIR, monitor="val")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    done = {}
-    if args.resume and args.out.is_file():
-        for line in args.out.read_text().splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:  # the last line of a run killed mid-write: run it again
-                continue
-            done[row["key"]] = row
-    elif args.out.is_file():
-        args.out.unlink()
+    done = load_runs(args.out, args.resume)
     rng, report = np.random.default_rng(args.seed), {}
     for name in args.spaces:
         space = spaces.load(name)
@@ -148,8 +131,7 @@ def main(argv: list[str] | None = None) -> None:
                 if key not in done:
                     run = train({**params, "budget_epochs": b}, data, replace(config, seed=train_seed))
                     done[key] = {"key": key, **run}
-                    with open(args.out, "a") as f:
-                        f.write(json.dumps(done[key]) + "\n")
+                    append_run(args.out, done[key])
                 runs[c, b, train_seed] = done[key]
         full = np.array([runs[c, budget, 0]["val_acc"] for c in range(args.configs)])
         fidelities = {f"budgets_{b / budget:.3g}": (np.array([runs[c, b, 0]["val_acc"] for c in range(args.configs)]),

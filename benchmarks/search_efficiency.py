@@ -18,15 +18,12 @@ Every finished search is appended to `--out` (JSON lines) and `--resume` skips w
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks.common import emit
-from benchmarks.loop import CIFAR
+from benchmarks.common import SEARCH_DATASETS, append_run, emit, load_runs, search_dataset
 
 METHODS = {"random": {"stopping": "none", "sampler": "random"}, "tpe": {"stopping": "none", "sampler": "tpe"},
            "asha_tpe": {"stopping": "asha", "sampler": "tpe"}, "budgets_tpe": {"stopping": "budgets", "sampler": "tpe"}}
@@ -36,7 +33,6 @@ WITHIN = 0.001  # "as good": within 0.1 points of validation accuracy of the see
 # Looser tolerances, reported beside it: on a 400-image validation split one image is 0.25 points,
 # so "within 0.1 points" of the best of ~100 noisy runs asks a method to match the luckiest one.
 LOOSER = {"0.5pt": 0.005, "1pt": 0.01}
-DATASETS = {"mnist5k": ("lenet5", 1.0), "cifar": ("resnet9", 0.25)}
 
 
 def best_curve(trials, envelope: float | None = None) -> tuple[list[tuple[float, float]], float | None]:
@@ -95,7 +91,7 @@ def median_fraction(fractions: list[float | None]) -> float | None:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks search_efficiency", description=__doc__.splitlines()[0])
     p.add_argument("--space", default="combined", help="search space")
-    p.add_argument("--dataset", choices=sorted(DATASETS), default="mnist5k",
+    p.add_argument("--dataset", choices=sorted(SEARCH_DATASETS), default="mnist5k",
                    help="mnist5k with lenet5, or the CIFAR-10 subset in ../shared with ResNet-9 x 0.25")
     p.add_argument("--trials", type=int, default=16, help="full runs of random search and TPE: the compute envelope")
     p.add_argument("--asha-trials", type=int, help="trials of ASHA (default 1.5 x --trials)")
@@ -117,32 +113,16 @@ def main(argv: list[str] | None = None) -> None:
 
     import ray
 
-    from tune_growth.data import DataSpec, load_dataset
     from tune_growth.results.export import read_experiment
     from tune_growth.search import spaces
     from tune_growth.search.run import SearchOptions, run_search
 
-    model, width = DATASETS[args.dataset]
-    if args.dataset == "cifar":
-        if not os.path.isdir(CIFAR):
-            raise SystemExit(f"the CIFAR-10 subset is absent at {CIFAR}; expected ../shared/data/cifar10")
-        data = load_dataset(DataSpec("npz", CIFAR))
-    else:
-        data = load_dataset("mnist5k")
+    data, model, width = search_dataset(args.dataset)
     space = replace(spaces.load(args.space), model=model, width=width)
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp) / "searches.jsonl"
         out.parent.mkdir(parents=True, exist_ok=True)
-        done = {}
-        if args.resume and out.is_file():
-            for line in out.read_text().splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:  # the last line of a run killed mid-write: run it again
-                    continue
-                done[row["key"]] = row
-        elif out.is_file():
-            out.unlink()
+        done = load_runs(out, args.resume)
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         runs = {}
         for seed in range(args.seeds):
@@ -160,8 +140,7 @@ def main(argv: list[str] | None = None) -> None:
                     _, chosen_within = best_curve(trials, envelope)
                     done[key] = {"key": key, "curve": curve, "chosen": chosen, "chosen_within": chosen_within,
                                  "statuses": trials["status"].value_counts().to_dict()}
-                    with open(out, "a") as f:
-                        f.write(json.dumps(done[key]) + "\n")
+                    append_run(out, done[key])
                 runs[method, seed] = done[key]
         ray.shutdown()
     per, medians = summarize(runs, args.seeds, methods)
