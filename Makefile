@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m tune_growth.search h1
+	$(VENV)/bin/tune-growth search h1
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -19,6 +19,7 @@ BENCHMARKS = {
     "finetune": "benchmarks.finetune",
     "measurement": "benchmarks.measurement",
     "rank_fidelity": "benchmarks.rank_fidelity",
+    "gpu": "benchmarks.gpu",
 }
 
 

@@ -23,20 +23,23 @@ from tune_growth.train.trainer import Trainer
 CIFAR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cifar10")
 
 
-def measure(data, model: str, width: float, crop: int, flip: bool, repeats: int, batch: int) -> dict:
-    params = {"hypothesis": "baseline", "budget_epochs": 1.0, "batch_size": batch, "max_lr": 0.05,
+def measure(data, model: str, width: float, crop: int, flip: bool, repeats: int, batch: int,
+            device: str = "auto", epochs: float = 1.0) -> dict:
+    """The trainer's training clock over `epochs` against the bare loop's on the same number of
+    pre-made batches (the same model, compiled when the trainer compiles it)."""
+    params = {"hypothesis": "baseline", "budget_epochs": epochs, "batch_size": batch, "max_lr": 0.05,
               "crop_pad": crop, "flip": flip}
     schedule = build_schedule(params, data)
-    config = RunConfig(model=model, width=width, evals=1, monitor="test")
+    config = RunConfig(model=model, width=width, evals=1, monitor="test", device=device)
     probe = Trainer(schedule, data, config)
-    size = data.image_size
-    premade = [probe.augmenter.batch(data.train_x, data.train_y, torch.randint(0, len(data.train_y), (batch,)), size,
-                                     probe.generator) for _ in range(probe.total_steps)]
+    size, on = data.image_size, probe.data  # the probe's copy lives on its device
+    premade = [probe.augmenter.batch(on.train_x, on.train_y, torch.randint(0, len(on.train_y), (batch,), device=probe.device),
+                                     size, probe.generator) for _ in range(probe.total_steps)]
 
     def bare() -> None:
         for b in premade:
             with autocast(probe.device, probe.precision):
-                loss = F.cross_entropy(probe.model(b.x).float(), b.y)
+                loss = F.cross_entropy(probe.train_model(b.x).float(), b.y)
             probe.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             probe.optimizer.step()
@@ -51,7 +54,8 @@ def measure(data, model: str, width: float, crop: int, flip: bool, repeats: int,
     sec = interleaved_medians({"bare": bare, "trainer": trainer_epoch}, repeats, probe.device)
     train = sorted(trainer_epoch.seconds)[len(trainer_epoch.seconds) // 2]
     return {"model": model, "width": width, "dataset": data.name, "steps": probe.total_steps, "batch_size": batch,
-            "precision": probe.precision, "bare_seconds": round(sec["bare"], 4), "trainer_seconds": round(train, 4),
+            "precision": probe.precision, "compiled": probe.compiled, "images_per_second": round(probe.total_steps * batch / train),
+            "bare_images_per_second": round(probe.total_steps * batch / sec["bare"]), "bare_seconds": round(sec["bare"], 4), "trainer_seconds": round(train, 4),
             "trainer_over_bare": round(train / sec["bare"], 3)}
 
 

@@ -30,7 +30,7 @@ def results(ray_session, tmp_path_factory):
     storage = tmp_path_factory.mktemp("results")
     data = load_dataset("mnist5k")
     for space, name in (("h3", "h3_tiny"), ("baseline", "baseline_tiny")):
-        opts = SearchOptions(spaces.load(space), num_trials=4, budget_epochs=1.0, concurrency=2, cpus_per_trial=1,
+        opts = SearchOptions(spaces.load(space), num_trials=4, budget_epochs=1.0, concurrency=2, cpus_per_trial=1, device="cpu",
                              gpus_per_trial=0, storage=storage, name=name, evals=4, verbose=0,
                              cache_dir=str(storage / "cache"))
         run_search(opts, data, DataSpec("mnist5k"))

@@ -1,5 +1,7 @@
 """Batched augmentation and the index stream: exact geometry on known images, determinism, resume."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -123,3 +125,28 @@ def test_index_stream_state_resumes_exactly():
 def test_bad_augment_config(kwargs, message):
     with pytest.raises(ValueError, match=message):
         AugmentConfig(**kwargs)
+
+
+def test_an_index_stream_with_host_copies_hands_the_same_indices_on_the_host():
+    g = gen(2)
+    stream = IndexStream(torch.arange(10), g, host_copy=True)
+    plain = IndexStream(torch.arange(10), gen(2))
+    for _ in range(7):  # 28 indices: batches that straddle permutations
+        idx = stream.next(4)
+        assert torch.equal(idx, plain.next(4)) and torch.equal(stream.last_host, idx.cpu())
+    state, g_state = stream.state_dict(), g.get_state()
+    expected = stream.next(4)
+    g2 = torch.Generator()
+    g2.set_state(g_state)
+    resumed = IndexStream(torch.arange(10), g2, host_copy=True)
+    resumed.load_state_dict(state)
+    assert torch.equal(resumed.next(4), expected) and torch.equal(resumed.last_host, expected)
+
+
+def test_mixup_draws_its_weight_from_a_host_generator():
+    x, y = torch.randn(8, 1, 4, 4), torch.arange(8)
+    a, b = mixup(x, y, 0.4, gen(3)), mixup(x, y, 0.4, gen(3))
+    assert a.lam == b.lam and torch.equal(a.x, b.x)
+    on_device = SimpleNamespace(device=torch.device("cuda"))  # what a CUDA run's generator reports
+    with pytest.raises(ValueError, match="expected a CPU generator, got cuda"):
+        mixup(x, y, 0.4, on_device)

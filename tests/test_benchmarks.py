@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import torch
 
 from benchmarks.__main__ import BENCHMARKS
 
@@ -24,6 +25,7 @@ TINY = {
     "precompute": ["--no-cifar", "--width", "0.25", "--epochs", "0.25", "--repeats", "1"],
     "finetune": ["--no-cifar", "--width", "0.25", "--pretrain-epochs", "0.5", "--budget", "3", "--seeds", "1"],
     "measurement": ["--no-cifar", "--epochs", "0.5", "--repeats", "1"],
+    "gpu": ["--repeats", "1", "--epochs", "1"],  # without CUDA: the one "no CUDA" line
     "rank_fidelity": ["--spaces", "baseline", "h1", "--configs", "3", "--budget", "0.9", "--rung-size", "3",
                       "--out", str(Path(tempfile.gettempdir()) / "rank_fidelity_smoke.jsonl")],
 }
@@ -41,6 +43,8 @@ def test_benchmark_prints_one_json_line(name):
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = json.loads(proc.stdout.strip().splitlines()[-1])
     assert line["benchmark"] == name and "context" in line
+    if name == "gpu":  # here without CUDA: one line saying so
+        assert line["cuda"] == torch.cuda.is_available()
     if name == "search_efficiency":  # every method's median fraction of random search's compute, and the default
         assert set(line["fraction_of_random_compute"]) == {"random", "tpe", "asha_tpe", "budgets_tpe"}
         assert line["default_method"] in line["fraction_of_random_compute"]

@@ -2,7 +2,10 @@ import pytest
 import torch
 
 from tune_growth.models.registry import MODELS
-from tune_growth.train.device import CPU_FASTEST, autocast, pick_device, resolve_precision, use_channels_last
+from tune_growth.schedule.builders import default_batch_size
+from tune_growth.train.config import RunConfig
+from tune_growth.train.device import (CPU_FASTEST, autocast, default_eval_batch, pick_device, resolve_compile,
+                                     resolve_precision, use_channels_last)
 
 
 def test_auto_device_is_cpu_without_cuda():
@@ -38,3 +41,18 @@ def test_bf16_autocast_runs_a_model_on_cpu():
     with autocast(torch.device("cpu"), "bf16"):
         out = model(torch.randn(2, 1, 16, 16))
     assert out.dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize("device, n_train, batch", [("cpu", 45_000, 128), ("cuda", 45_000, 1024), ("cuda", 4_500, 128),
+                                                    ("cuda", 16_384, 512), ("cuda:1", 100, 128)])
+def test_the_batch_size_rule(device, n_train, batch):
+    assert default_batch_size(device, n_train) == batch  # CPU 128; CUDA: up to 1024 with >= 32 steps per epoch
+
+
+def test_compile_and_eval_batch_follow_the_device():
+    assert not resolve_compile("auto", "cpu") and resolve_compile("auto", "cuda") and resolve_compile("on", "cpu")
+    assert default_eval_batch("cpu") == 1000 and default_eval_batch("cuda") == 4096
+    with pytest.raises(ValueError, match="compile='yes' is invalid; expected one of auto, on, off"):
+        RunConfig(compile="yes")
+    with pytest.raises(ValueError, match="eval_batch=0 is invalid"):
+        RunConfig(eval_batch=0)

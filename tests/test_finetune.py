@@ -39,7 +39,7 @@ def pretrained(halves, tmp_path_factory):
     """A body trained here for two epochs on digits 0-4, saved as train.py saves model.pt."""
     path = tmp_path_factory.mktemp("pretrained") / "model.pt"
     trainer = Trainer(build_schedule({"budget_epochs": 2.0, "max_lr": 0.05}, halves[0]), halves[0],
-                      RunConfig(model=MODEL, width=WIDTH, evals=1, precision="fp32"))
+                      RunConfig(device="cpu", model=MODEL, width=WIDTH, evals=1, precision="fp32"))
     assert list(trainer.run())[-1]["test_acc"] > 0.8
     torch.save(trainer.model.state_dict(), path)
     return path
@@ -52,7 +52,7 @@ def recipe(data, **params):
 
 
 def config(tmp_path, pretrained, **kw):
-    return RunConfig(model=MODEL, width=WIDTH, evals=6, precision="fp32", cache_dir=str(tmp_path),
+    return RunConfig(device="cpu", model=MODEL, width=WIDTH, evals=6, precision="fp32", cache_dir=str(tmp_path),
                      pretrained=str(pretrained), **kw)
 
 
@@ -166,7 +166,7 @@ def test_resume_is_exact_in_a_cached_stage_and_after_the_unfreeze(halves, pretra
 
 def test_a_cached_lr_finder_leaves_the_dropout_masks_as_a_computed_one_does(halves, tmp_path):
     s = build_schedule({"budget_epochs": 0.5}, halves[1])  # max_lr "find"; the fastai head has dropout
-    cfg = RunConfig(model=MODEL, width=WIDTH, evals=2, precision="fp32", cache_dir=str(tmp_path))
+    cfg = RunConfig(device="cpu", model=MODEL, width=WIDTH, evals=2, precision="fp32", cache_dir=str(tmp_path))
     computed = [r["train_loss"] for r in Trainer(s, halves[1], cfg).run()]
     from_cache = [r["train_loss"] for r in Trainer(s, halves[1], cfg).run()]
     assert len(list((tmp_path / "lr_finder").glob("*.json"))) == 1 and computed == from_cache
@@ -237,7 +237,7 @@ def test_a_freeze_the_model_cannot_honour_is_a_one_line_error(halves, tmp_path):
     s = replace(s, stages=(replace(s.stages[0], freeze_to=-3),))
     expected = r"stage 0 freeze_to=-3 is invalid for lenet5 \(layer groups body, head\); expected -1..1"
     with pytest.raises(ScheduleError, match=expected):
-        Trainer(s, halves[1], RunConfig(cache_dir=str(tmp_path)))
+        Trainer(s, halves[1], RunConfig(device="cpu", cache_dir=str(tmp_path)))
 
 
 def test_class_subsets_relabel_and_prune_the_hierarchy():

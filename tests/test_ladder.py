@@ -6,6 +6,9 @@ import json
 
 import optuna
 import pandas as pd
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+import optuna
 import pytest
 
 from tune_growth.data import load_dataset
@@ -107,7 +110,7 @@ def test_bad_ladder_settings_are_refused(eta, rungs):
 
 def test_a_budget_ladder_search_on_ray_writes_its_rungs_and_picks_only_full_budget_runs(ray_session, tmp_path):
     data = load_dataset("mnist5k")
-    opts = SearchOptions(spaces.load("h1"), num_trials=9, budget_epochs=1.8, concurrency=2, cpus_per_trial=1,
+    opts = SearchOptions(spaces.load("h1"), num_trials=9, budget_epochs=1.8, concurrency=2, cpus_per_trial=1, device="cpu",
                          gpus_per_trial=0, storage=tmp_path, name="ladder", evals=3, verbose=0,
                          cache_dir=str(tmp_path / "cache"), stopping="budgets")
     run_search(opts, data)
@@ -126,6 +129,14 @@ def test_a_budget_ladder_search_on_ray_writes_its_rungs_and_picks_only_full_budg
     full = trials[trials["status"] == "completed"]
     assert (full["param_budget_epochs"] == 1.8).all() and full["is_control"].any()
     assert "screened" in text  # the summary counts them, and picks "best" among full-budget runs only
+    journal = optuna.load_study(study_name="ladder", storage=JournalStorage(JournalFileBackend(str(opts.journal))))
+    shown = {t.user_attrs["trial_id"]: t for t in journal.trials}
+    for _, run in runs.iterrows():  # in the dashboard a run below the top rung is PRUNED, its value at its rung
+        t = shown[run["trial_id"]]
+        if run["status"] == "screened":
+            assert t.state.name == "PRUNED" and list(t.intermediate_values.values()) == [pytest.approx(run["final_val_acc"])]
+        elif run["status"] == "completed":
+            assert t.state.name == "COMPLETE" and t.value == pytest.approx(run["final_val_acc"])
 
 
 def test_a_late_blooming_schedule_is_promoted_by_the_ladder_and_wins(ray_session, tmp_path):
@@ -151,7 +162,7 @@ def test_a_late_blooming_schedule_is_promoted_by_the_ladder_and_wins(ray_session
     searcher = BudgetLadder(late_space, {}, "val_acc", "max", lag=0, baseline=a, budget_epochs=3.0, eta=3, rungs=2)
     settings = run_settings("lenet5", 1.0, "cpu", "auto", 0, 6, str(tmp_path / "cache"), threads=1)
     trainable = tune.with_parameters(run_trial, dataset=dataset_payload(data), run=settings)
-    opts = SearchOptions(spaces.load("h2"), num_trials=5, budget_epochs=3.0, concurrency=1, cpus_per_trial=1,
+    opts = SearchOptions(spaces.load("h2"), num_trials=5, budget_epochs=3.0, concurrency=1, cpus_per_trial=1, device="cpu",
                          gpus_per_trial=0, storage=tmp_path, name="late", stopping="budgets")
     tuner = tune.Tuner(trainable, tune_config=tune.TuneConfig(
         metric="val_acc", mode="max", scheduler=make_scheduler(opts), num_samples=5, max_concurrent_trials=1,

@@ -32,7 +32,7 @@ def mnist():
 
 
 def tiny_options(tmp_path, name, space, trials=3, **kw):
-    return SearchOptions(space, num_trials=trials, budget_epochs=1.0, concurrency=2, cpus_per_trial=1,
+    return SearchOptions(space, num_trials=trials, budget_epochs=1.0, concurrency=2, cpus_per_trial=1, device="cpu",
                          gpus_per_trial=0, storage=tmp_path, name=name, evals=4, verbose=0,
                          cache_dir=str(tmp_path / "cache"), **kw)
 
@@ -94,7 +94,7 @@ LOST_NODE = textwrap.dedent('''
     worker = cluster.add_node(num_cpus=1)
     ray.init(address=cluster.address)
     storage = Path(sys.argv[1])
-    opts = SearchOptions(spaces.load("h1"), num_trials=4, budget_epochs=3.0, concurrency=2, cpus_per_trial=1,
+    opts = SearchOptions(spaces.load("h1"), num_trials=4, budget_epochs=3.0, concurrency=2, cpus_per_trial=1, device="cpu",
                          gpus_per_trial=0, storage=storage, name="lost", evals=6, verbose=0, stopping="none",
                          cache_dir=str(storage / "cache"), max_failures=3)
     search = threading.Thread(target=run_search, args=(opts, load_dataset("mnist5k")))

@@ -39,8 +39,9 @@ def recipe(data, **params):
 # --- counters ---------------------------------------------------------------------------------
 def test_counters_sum_steps_and_take_the_mean_loss_once():
     c = Counters()
-    for loss in (1.0, 2.0, 3.0):
-        c.add_step(128, 28, loss)
+    for _ in range(3):
+        c.add_step(128, 28)
+    c.loss_sum = 6.0  # the trainer's device sum, read at the record
     assert (c.step, c.stage_step, c.examples, c.compute) == (3, 3, 384, 384 * 28 ** 2)
     assert c.take_train_loss() == 2.0 and (c.loss_sum, c.loss_count) == (0.0, 0)
     assert c.take_train_loss() == 0.0  # nothing since: no division by zero
@@ -51,7 +52,7 @@ def test_counters_sum_steps_and_take_the_mean_loss_once():
 def test_an_evaluation_falls_due_once_per_interval_even_after_a_jump():
     c, due = Counters(), []
     for _ in range(8):
-        c.add_step(64, 8, 0.0)
+        c.add_step(64, 8)
         due.append(c.eval_due(100.0))
     assert due == [False, True, False, True, True, False, True, True]  # at 128, 256, 320, 448, 512 examples
     c.examples = 1000  # a jump past several intervals counts once, and the next is beyond it
@@ -67,7 +68,7 @@ def test_counters_round_trip_and_old_checkpoints_load_with_defaults():
 
 # --- the frozen prefix ------------------------------------------------------------------------
 def test_the_prefix_freezes_caches_and_is_bypassed_for_range_tests(half, tmp_path):
-    t = Trainer(recipe(half), half, RunConfig(model=MODEL, width=WIDTH, precision="fp32", cache_dir=str(tmp_path)))
+    t = Trainer(recipe(half), half, RunConfig(device="cpu", model=MODEL, width=WIDTH, precision="fp32", cache_dir=str(tmp_path)))
     p = t.prefix
     n = len(p.groups)
     assert p.counts == [n - 1, n - 1, 0]  # head only, head only with augmentation, all
@@ -91,7 +92,7 @@ def test_the_prefix_freezes_caches_and_is_bypassed_for_range_tests(half, tmp_pat
     assert p.cache is cache  # back, even after an error
     p.update(2)
     assert p.cache is None and p.rest is None and p.eval_cache == {}
-    off = RunConfig(model=MODEL, width=WIDTH, precision="fp32", cache_dir=str(tmp_path), precompute=False)
+    off = RunConfig(device="cpu", model=MODEL, width=WIDTH, precision="fp32", cache_dir=str(tmp_path), precompute=False)
     assert not any(Trainer(recipe(half), half, off).prefix.cached(k) for k in range(3))
 
 
@@ -104,7 +105,7 @@ def curve():
 
 def test_stage_max_lrs_are_fixed_once_from_the_schedule_or_their_own_range_test(half, tmp_path):
     s = recipe(half)  # stages 0, 1 at the schedule's max LR; stage 2 finds its own at the unfreeze
-    lr = StageLR(s, RunConfig(seed=3), "fp32", half.fingerprint)
+    lr = StageLR(s, RunConfig(device="cpu", seed=3), "fp32", half.fingerprint)
     calls = []
 
     def probe(size, augment, seed):
@@ -117,13 +118,13 @@ def test_stage_max_lrs_are_fixed_once_from_the_schedule_or_their_own_range_test(
     assert lr.stage_lr[0] == pytest.approx(lr.max_lr * s.stages[0].lr_mult)
     assert calls == [(s.stages[2].image_size, s.stages[2].augment, 3 + 1 + 2)]  # once, seeded by the stage
     assert lr.stage_lr[2] == pytest.approx(suggest(*curve())["valley"] * s.stages[2].lr_mult)
-    short = StageLR(s, RunConfig(), "fp32", half.fingerprint)
+    short = StageLR(s, RunConfig(device="cpu"), "fp32", half.fingerprint)
     with pytest.raises(RuntimeError, match="diverged after 3 steps"):
         short.begin(2, lambda *a: ([1e-5, 1e-4, 1e-3], [2.0, 1.0, 9.0]))
 
 
 def test_the_policy_runs_over_the_schedule_or_over_a_stage_and_scales_each_group(half, tmp_path):
-    t = Trainer(recipe(half), half, RunConfig(model=MODEL, width=WIDTH, precision="fp32", cache_dir=str(tmp_path)))
+    t = Trainer(recipe(half), half, RunConfig(device="cpu", model=MODEL, width=WIDTH, precision="fp32", cache_dir=str(tmp_path)))
     s, lr, ctr = t.schedule, t.lr, Counters(stage=2, stage_step=5, step=40)
     lr.stage_lr.update({0: 0.02, 2: 0.01})
     t.prefix.apply(2, t.optimizer)
@@ -134,7 +135,7 @@ def test_the_policy_runs_over_the_schedule_or_over_a_stage_and_scales_each_group
         assert g["lr"] == pytest.approx(lr.now * g["mult"])
         assert (g["betas"][0] if "betas" in g else g["momentum"]) == pytest.approx(momentum)
     state = lr.state_dict()
-    again = StageLR(s, RunConfig(), "fp32", half.fingerprint)
+    again = StageLR(s, RunConfig(device="cpu"), "fp32", half.fingerprint)
     again.load_state_dict(state)
     assert (again.max_lr, again.stage_lr, again.now) == (lr.max_lr, lr.stage_lr, lr.now)
     again.load_state_dict({"max_lr": 0.1})  # a checkpoint from before stage LRs
@@ -187,7 +188,7 @@ def test_tta_logits_average_each_image_and_its_mirror_from_images_or_features():
 # --- checkpoints and the record schema ----------------------------------------------------------
 def test_a_checkpoint_from_before_the_newer_fields_still_resumes(half, tmp_path):
     s = build_schedule({"hypothesis": "h1", "stages": 2, "budget_epochs": 1.0, "max_lr": 0.05}, half)
-    config = RunConfig(evals=4, cache_dir=str(tmp_path))
+    config = RunConfig(device="cpu", evals=4, cache_dir=str(tmp_path))
     first = Trainer(s, half, config)
     run = first.run()
     next(run)
@@ -206,7 +207,7 @@ def test_a_checkpoint_from_before_the_newer_fields_still_resumes(half, tmp_path)
 
 def test_records_carry_exactly_the_schema_fields_and_the_export_writes_them(half, tmp_path):
     s = build_schedule({"hypothesis": "h1", "stages": 2, "budget_epochs": 0.5, "max_lr": 0.05}, half)
-    records = list(Trainer(s, half, RunConfig(evals=2, cache_dir=str(tmp_path))).run())
+    records = list(Trainer(s, half, RunConfig(device="cpu", evals=2, cache_dir=str(tmp_path))).run())
     assert all(tuple(r) == RECORD_FIELDS for r in records)
     assert set(SPLIT_COLUMNS) <= set(RECORD_FIELDS)
     assert RECORD_COLUMNS[:len(RECORD_FIELDS)] == RECORD_FIELDS

@@ -30,7 +30,7 @@ def strip(records):
 
 def test_resume_continues_exactly_like_an_uninterrupted_run(mnist, tmp_path):
     s = schedule(mnist, **AUGMENTED)
-    config = RunConfig(evals=6, cache_dir=str(tmp_path))
+    config = RunConfig(device="cpu", evals=6, cache_dir=str(tmp_path))
     full = Trainer(s, mnist, config)
     expected = strip(full.run())
 
@@ -53,7 +53,7 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(mnist, tmp_path):
 
 def test_resume_at_a_stage_boundary(mnist, tmp_path):
     s = schedule(mnist)
-    config = RunConfig(evals=2, cache_dir=str(tmp_path))
+    config = RunConfig(device="cpu", evals=2, cache_dir=str(tmp_path))
     expected = strip(Trainer(s, mnist, config).run())
     first = Trainer(s, mnist, config)
     records = first.run()
@@ -66,25 +66,25 @@ def test_resume_at_a_stage_boundary(mnist, tmp_path):
 
 def test_same_seed_same_records_other_seed_differs(mnist, tmp_path):
     s = schedule(mnist, **AUGMENTED)
-    run = lambda seed: strip(Trainer(s, mnist, RunConfig(evals=3, seed=seed, cache_dir=str(tmp_path))).run())  # noqa: E731
+    run = lambda seed: strip(Trainer(s, mnist, RunConfig(device="cpu", evals=3, seed=seed, cache_dir=str(tmp_path))).run())  # noqa: E731
     assert run(1) == run(1)
     assert run(1) != run(2)
 
 
 def test_divergence_ends_the_run_with_finite_sentinels(mnist, tmp_path):
     s = schedule(mnist, max_lr=1e6, budget_epochs=4.0)
-    records = list(Trainer(s, mnist, RunConfig(evals=4, cache_dir=str(tmp_path))).run())
+    records = list(Trainer(s, mnist, RunConfig(device="cpu", evals=4, cache_dir=str(tmp_path))).run())
     last = records[-1]
     assert last["status"] == "diverged" and last["finished"]
     assert last["test_acc"] == 0.0 and last["test_loss"] == DIVERGED_LOSS
     assert last["val_acc"] == 0.0 and last["val_loss"] == DIVERGED_LOSS
     assert all(math.isfinite(v) for v in last.values() if isinstance(v, float))
-    assert last["step"] < Trainer(s, mnist, RunConfig(cache_dir=str(tmp_path))).total_steps
+    assert last["step"] < Trainer(s, mnist, RunConfig(device="cpu", cache_dir=str(tmp_path))).total_steps
 
 
 def test_records_cover_stage_ends_and_the_lr_follows_global_progress(mnist, tmp_path):
     s = schedule(mnist, early_share=0.3)
-    trainer = Trainer(s, mnist, RunConfig(evals=5, cache_dir=str(tmp_path)))
+    trainer = Trainer(s, mnist, RunConfig(device="cpu", evals=5, cache_dir=str(tmp_path)))
     records = list(trainer.run())
     ends = [sum(trainer.stage_steps[: k + 1]) for k in range(3)]
     steps = [r["step"] for r in records]
@@ -103,7 +103,7 @@ def test_seen_class_metrics_restrict_to_the_stage_classes(mnist, tmp_path):
     # 2 epochs: stage 0 gets 4 steps on its two classes (1 epoch of the 3,600 training images gave it 2)
     s = build_schedule({"hypothesis": "h2", "stages": 3, "h2_start": 2, "budget_epochs": 2.0,
                         "batch_size": 128, "max_lr": 0.05}, mnist)
-    trainer = Trainer(s, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
+    trainer = Trainer(s, mnist, RunConfig(device="cpu", evals=1, cache_dir=str(tmp_path)))
     first = next(trainer.run())
     assert first["classes_seen"] == 2 and first["stage"] == 0
     # two classes learned, eight never seen: accuracy over all ten is at most 2/10 of the seen one + chance
@@ -114,28 +114,28 @@ def test_seen_class_metrics_restrict_to_the_stage_classes(mnist, tmp_path):
 
 def test_flip_tta_changes_evaluation_only(mnist, tmp_path):
     plain, tta = schedule(mnist), schedule(mnist, tta=True)
-    a = Trainer(plain, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
-    b = Trainer(tta, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
+    a = Trainer(plain, mnist, RunConfig(device="cpu", evals=1, cache_dir=str(tmp_path)))
+    b = Trainer(tta, mnist, RunConfig(device="cpu", evals=1, cache_dir=str(tmp_path)))
     ra, rb = list(a.run())[-1], list(b.run())[-1]
     assert ra["train_loss"] == rb["train_loss"] and ra["test_loss"] != rb["test_loss"] and ra["val_loss"] != rb["val_loss"]
 
 
 def test_lr_find_uses_the_shared_cache(mnist, tmp_path):
     s = schedule(mnist, max_lr="find", lr_mult=2.0)
-    first = Trainer(s, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
+    first = Trainer(s, mnist, RunConfig(device="cpu", evals=1, cache_dir=str(tmp_path)))
     next(first.run())
     files = list((tmp_path / "lr_finder").glob("*.json"))
     assert len(files) == 1
     stamp = files[0].stat().st_mtime_ns
-    second = Trainer(s, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
+    second = Trainer(s, mnist, RunConfig(device="cpu", evals=1, cache_dir=str(tmp_path)))
     next(second.run())
     assert files[0].stat().st_mtime_ns == stamp and second.max_lr == first.max_lr
     assert first.max_lr == pytest.approx(2.0 * first.find_max_lr()["suggestions"]["steep"])
 
 
 def test_checkpoint_of_another_schedule_is_refused(mnist, tmp_path):
-    a = Trainer(schedule(mnist), mnist, RunConfig(cache_dir=str(tmp_path)))
-    b = Trainer(schedule(mnist, stages=2), mnist, RunConfig(cache_dir=str(tmp_path)))
+    a = Trainer(schedule(mnist), mnist, RunConfig(device="cpu", cache_dir=str(tmp_path)))
+    b = Trainer(schedule(mnist, stages=2), mnist, RunConfig(device="cpu", cache_dir=str(tmp_path)))
     with pytest.raises(ValueError, match="different schedule"):
         b.load_state_dict(a.state_dict())
 
@@ -143,7 +143,7 @@ def test_checkpoint_of_another_schedule_is_refused(mnist, tmp_path):
 def test_a_class_subset_stage_trains_only_its_classes_outputs(mnist, tmp_path):
     s = build_schedule({"hypothesis": "h2", "stages": 2, "h2_start": 2, "budget_epochs": 1.0, "batch_size": 128,
                         "max_lr": 0.05, "weight_decay": 0.0}, mnist)
-    trainer = Trainer(s, mnist, RunConfig(evals=1, cache_dir=str(tmp_path)))
+    trainer = Trainer(s, mnist, RunConfig(device="cpu", evals=1, cache_dir=str(tmp_path)))
     head = trainer.model.head[-1]
     before = head.weight.detach().clone()
     record = next(trainer.run())  # the end of stage 0 (two classes)
@@ -156,11 +156,11 @@ def test_a_class_subset_stage_trains_only_its_classes_outputs(mnist, tmp_path):
 
 def test_records_monitor_validation_and_evaluate_test_once_at_the_end(mnist, tmp_path):
     s = schedule(mnist)
-    records = list(Trainer(s, mnist, RunConfig(evals=4, cache_dir=str(tmp_path))).run())
+    records = list(Trainer(s, mnist, RunConfig(device="cpu", evals=4, cache_dir=str(tmp_path))).run())
     assert all(r["val_acc"] is not None and r["val_loss_seen"] is not None for r in records)
     assert all(r["test_acc"] is None and r["test_loss"] is None for r in records[:-1])  # test chooses nothing
     assert records[-1]["finished"] and 0.5 < records[-1]["test_acc"] <= 1 and records[-1]["test_loss_seen"] > 0
-    on_test = list(Trainer(s, mnist, RunConfig(evals=4, monitor="test", cache_dir=str(tmp_path))).run())
+    on_test = list(Trainer(s, mnist, RunConfig(device="cpu", evals=4, monitor="test", cache_dir=str(tmp_path))).run())
     assert all(r["test_acc"] is not None for r in on_test) and on_test[-1]["val_acc"] is not None
     assert all(r["val_acc"] is None for r in on_test[:-1])
     assert on_test[-1]["test_acc"] == records[-1]["test_acc"]  # what is evaluated never changes the training
@@ -171,8 +171,8 @@ def test_validation_monitor_needs_a_validation_split(tmp_path):
 
     whole = load_dataset(DataSpec("mnist5k", val_fraction=0))
     with pytest.raises(ValueError, match="monitor='val' needs a validation split"):
-        Trainer(schedule(whole), whole, RunConfig(cache_dir=str(tmp_path)))
-    assert list(Trainer(schedule(whole), whole, RunConfig(monitor="test", evals=1, cache_dir=str(tmp_path))).run())
+        Trainer(schedule(whole), whole, RunConfig(device="cpu", cache_dir=str(tmp_path)))
+    assert list(Trainer(schedule(whole), whole, RunConfig(device="cpu", monitor="test", evals=1, cache_dir=str(tmp_path))).run())
 
 
 def _last_record(trainer, consume=lambda trainer: None):
@@ -199,7 +199,7 @@ def test_the_clock_counts_training_not_evaluation(mnist, tmp_path):
     # as the training itself, and the old clock (read before each evaluation) counted them.
     s = schedule(mnist, budget_epochs=4.0)
     best = _interleaved_fastest({evals: lambda evals=evals: _last_record(Trainer(
-        s, mnist, RunConfig(evals=evals, monitor="test", cache_dir=str(tmp_path)))) for evals in (4, 40)})
+        s, mnist, RunConfig(device="cpu", evals=evals, monitor="test", cache_dir=str(tmp_path)))) for evals in (4, 40)})
     few, many = best[4]["wall_seconds"], best[40]["wall_seconds"]
     assert abs(many - few) <= 0.1 * few, (few, many)
     assert best[40]["eval_seconds"] > 2 * best[4]["eval_seconds"]
@@ -217,7 +217,7 @@ def test_a_stage_heavy_schedule_is_not_charged_for_its_stage_end_evaluations(mni
             torch.save(trainer.state_dict(), io.BytesIO())
 
     s = schedule(mnist, hypothesis="h3", stages=6, budget_epochs=8.0, early_share=0.5)
-    config = RunConfig(evals=1, cache_dir=str(tmp_path))
+    config = RunConfig(device="cpu", evals=1, cache_dir=str(tmp_path))
     best = _interleaved_fastest({"plain": lambda: _last_record(Trainer(s, mnist, config)),
                                  "slow": lambda: _last_record(SlowEvaluation(s, mnist, config), checkpoint)})
     plain, slow = best["plain"], best["slow"]
@@ -236,7 +236,7 @@ def test_two_datasets_of_the_same_name_and_size_run_two_range_tests(tmp_path):
         root = write_npz(tmp_path / f"npz{len(finders)}", shape=(12, 12), seed=seed)
         data = load_dataset(DataSpec("npz", str(root)))
         s = build_schedule({"budget_epochs": 1.0, "batch_size": 8, "max_lr": "find"}, data)
-        finders.append(Trainer(s, data, RunConfig(model="mlp", evals=1, cache_dir=str(tmp_path / "cache"))).find_max_lr())
+        finders.append(Trainer(s, data, RunConfig(device="cpu", model="mlp", evals=1, cache_dir=str(tmp_path / "cache"))).find_max_lr())
     assert len(list((tmp_path / "cache" / "lr_finder").glob("*.json"))) == 2
     assert finders[0] == finders[2] and finders[0]["losses"] != finders[1]["losses"]
 
@@ -245,13 +245,43 @@ def test_example_rankings_are_computed_once_per_dataset_and_method(mnist, tmp_pa
     from tune_growth.schedule.selection import rank_examples
 
     s = schedule(mnist, h1_selection="diverse")
-    first = Trainer(s, mnist, RunConfig(cache_dir=str(tmp_path)))
+    first = Trainer(s, mnist, RunConfig(device="cpu", cache_dir=str(tmp_path)))
     files = list((tmp_path / "selection").glob("rank_*.npz"))
     assert len(files) == 1
     stamp = files[0].stat().st_mtime_ns
-    second = Trainer(s, mnist, RunConfig(cache_dir=str(tmp_path), seed=3))  # another trial, same data
+    second = Trainer(s, mnist, RunConfig(device="cpu", cache_dir=str(tmp_path), seed=3))  # another trial, same data
     assert files[0].stat().st_mtime_ns == stamp
     fresh = rank_examples(mnist, "diverse")
     assert all(torch.equal(a, b) and torch.equal(a, c) for a, b, c in zip(first.rankings, second.rankings, fresh))
-    Trainer(schedule(mnist, h1_selection="iconic"), mnist, RunConfig(cache_dir=str(tmp_path)))
+    Trainer(schedule(mnist, h1_selection="iconic"), mnist, RunConfig(device="cpu", cache_dir=str(tmp_path)))
     assert len(list((tmp_path / "selection").glob("rank_*.npz"))) == 2
+
+
+def test_an_unaugmented_stage_gathers_from_a_set_normalized_once(mnist, tmp_path):
+    s = schedule(mnist, mixup_alpha=0.3)  # mixup mixes after normalizing: still a gather from the prepared set
+    trainer = Trainer(s, mnist, RunConfig(device="cpu", cache_dir=str(tmp_path)))
+    trainer.enter_stage(0)  # a smaller image size than stored: normalized and resized once
+    size, prepared = trainer.prepared
+    assert size == s.stages[0].image_size < mnist.image_size and prepared.shape[0] == len(mnist.train_y)
+    idx = trainer.stream.next(64)
+    per_batch = trainer.augmenter.batch(mnist.train_x, mnist.train_y, idx, size, torch.Generator().manual_seed(0),
+                                        host=torch.Generator().manual_seed(0))
+    trainer.host_generator.manual_seed(0)
+    got = trainer._batch(0, idx, trainer.generator)
+    assert torch.equal(got.x, per_batch.x) and got.lam == per_batch.lam and torch.equal(got.y_mix, per_batch.y_mix)
+    cropped = Trainer(schedule(mnist, crop_pad=2), mnist, RunConfig(device="cpu", cache_dir=str(tmp_path)))
+    cropped.enter_stage(0)
+    assert cropped.prepared is None  # a crop moves pixels at the stored size: per batch
+
+
+def test_a_compiled_run_matches_eager_and_its_checkpoint_loads_uncompiled(mnist, tmp_path):
+    s = schedule(mnist, hypothesis="h3", stages=2, budget_epochs=0.5)  # two image sizes: two compilations
+    eager = strip(Trainer(s, mnist, RunConfig(device="cpu", evals=2, cache_dir=str(tmp_path))).run())
+    compiled = Trainer(s, mnist, RunConfig(device="cpu", evals=2, compile="on", cache_dir=str(tmp_path)))
+    records = strip(compiled.run())
+    assert compiled.compiled and [r["image_size"] for r in records] == [r["image_size"] for r in eager]
+    for a, b in zip(records, eager):  # inductor fuses ops: the same numbers up to float rounding
+        assert a["val_acc"] == pytest.approx(b["val_acc"], abs=0.01) and a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-3)
+    plain = Trainer(s, mnist, RunConfig(device="cpu", evals=2, cache_dir=str(tmp_path)))
+    plain.load_state_dict(compiled.state_dict())  # parameter names without the compile wrapper's prefix
+    assert plain.counters.status == "completed"

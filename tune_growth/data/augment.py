@@ -104,8 +104,11 @@ def resize_batch(x: torch.Tensor, size: int) -> torch.Tensor:
 
 def mixup(x: torch.Tensor, y: torch.Tensor, alpha: float, generator: torch.Generator) -> Batch:
     """Mix each image with its neighbour in the batch (the roll-by-one pairing torchvision's MixUp
-    uses), weight lam ~ Beta(alpha, alpha) drawn once per batch from the run's generator."""
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+    uses), weight lam ~ Beta(alpha, alpha) drawn once per batch from `generator`, a CPU generator
+    (lam is a Python float: a device generator would make every batch wait for the device)."""
+    if generator.device.type != "cpu":
+        raise ValueError(f"mixup draws its weight on the host; expected a CPU generator, got {generator.device}")
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
     lam = float(np.random.default_rng(seed).beta(alpha, alpha))
     return Batch(lam * x + (1.0 - lam) * x.roll(1, 0), y, y.roll(1, 0), lam)
 
@@ -129,9 +132,10 @@ class Augmenter:
         return self.batch(x, y, None, size, generator, train)
 
     def batch(self, store_x: torch.Tensor, store_y: torch.Tensor, idx: torch.Tensor | None, size: int,
-              generator: torch.Generator, train: bool = True) -> Batch:
+              generator: torch.Generator, train: bool = True, host: torch.Generator | None = None) -> Batch:
         """The examples `idx` of the stored tensors (all of them when None), augmented when
-        `train`, normalized and resized to `size` px. Cropping gathers straight from the store."""
+        `train`, normalized and resized to `size` px. Cropping gathers straight from the store.
+        `host`: the CPU generator mixup's weight comes from (default: `generator`, on a CPU)."""
         cfg = self.config
         y = store_y if idx is None else store_y[idx]
         if train and cfg.crop_pad:
@@ -143,9 +147,12 @@ class Augmenter:
             x = random_flip(x, generator)
         if train and cfg.cutout:
             x = cutout(x, cfg.cutout, self.fill, generator)
-        x = self.normalize(x, size)
-        if train and cfg.mixup_alpha > 0:
-            return mixup(x, y, cfg.mixup_alpha, generator)
+        return self.mix(self.normalize(x, size), y, generator if host is None else host, train)
+
+    def mix(self, x: torch.Tensor, y: torch.Tensor, host: torch.Generator, train: bool = True) -> Batch:
+        """A normalized batch, mixed up when `train` and mixup is on (weight from CPU generator `host`)."""
+        if train and self.config.mixup_alpha > 0:
+            return mixup(x, y, self.config.mixup_alpha, host)
         return Batch(x, y)
 
     def normalize(self, x: torch.Tensor, size: int) -> torch.Tensor:
@@ -158,9 +165,13 @@ class Augmenter:
 class IndexStream:
     """An endless stream of index batches over a subset: concatenated seeded permutations, so every
     example is seen once per pass and a subset smaller than a batch still fills it. Its state
-    (current permutation and position) saves and loads for exact resume."""
+    (current permutation and position) saves and loads for exact resume.
 
-    def __init__(self, indices: torch.Tensor, generator: torch.Generator) -> None:
+    `host_copy`: also keep each permutation on the host (one copy per pass over the subset, not
+    per batch) and the last batch's host indices in `last_host`, for gathers from host memory
+    (a memory-mapped activation cache) that would otherwise copy every batch's indices back."""
+
+    def __init__(self, indices: torch.Tensor, generator: torch.Generator, host_copy: bool = False) -> None:
         if indices.numel() == 0:
             raise ValueError("IndexStream needs a non-empty index subset")
         self.indices = indices.to(generator.device)
@@ -169,20 +180,29 @@ class IndexStream:
         # randomness: a resumed run can build it, restore the generator, then load the state.
         self.perm = indices[:0].to(generator.device)
         self.pos = 0
+        self.host_copy = host_copy
+        self.perm_host = self.perm.cpu() if host_copy else None
+        self.last_host: torch.Tensor | None = None
 
     def _new_perm(self) -> torch.Tensor:
         n = self.indices.numel()
         return self.indices[torch.randperm(n, generator=self.generator, device=self.generator.device)]
 
     def next(self, batch_size: int) -> torch.Tensor:
-        parts, need = [], batch_size
+        parts, host, need = [], [], batch_size
         while need > 0:
             if self.pos == self.perm.numel():
                 self.perm, self.pos = self._new_perm(), 0
+                if self.host_copy:
+                    self.perm_host = self.perm.cpu()
             take = min(need, self.perm.numel() - self.pos)
             parts.append(self.perm[self.pos:self.pos + take])
+            if self.host_copy:
+                host.append(self.perm_host[self.pos:self.pos + take])
             self.pos += take
             need -= take
+        if self.host_copy:
+            self.last_host = host[0] if len(host) == 1 else torch.cat(host)
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
     def state_dict(self) -> dict:
@@ -190,6 +210,8 @@ class IndexStream:
 
     def load_state_dict(self, state: dict) -> None:
         self.perm, self.pos = state["perm"].to(self.indices.device), int(state["pos"])
+        if self.host_copy:
+            self.perm_host = state["perm"].cpu()
 
 
 def iterate_batches(x: torch.Tensor, y: torch.Tensor, stream: IndexStream, augmenter: Augmenter,

@@ -17,7 +17,8 @@ errored, running), rung and point (a budget-ladder search's rung, 0 first, and t
 the configuration's first run; null in other searches), final_val_acc, best_val_acc, final_val_loss (the
 selection metrics), final_test_acc, final_test_loss (the test split, evaluated once at the end of a
 trial that ran to the end; null for a stopped trial), budget_used, examples, compute, wall_seconds
-(training only), eval_seconds (evaluation, checkpoints, reports), time_total_s, max_lr, n_records, node_id, started_at and
+(training only), eval_seconds (evaluation, checkpoints, reports), time_total_s, max_lr, n_records, node_id, cpus, gpus
+and device (what Ray gave the trial and where it trained: GPUs fractional when trials share one), started_at and
 ended_at (unix seconds of the trial's start and last report), peak_rss_mb (the trial process's peak
 resident memory), pss_mb, uss_mb and anon_mb (its proportional, private and anonymous memory at the last report),
 error, and for each
@@ -163,6 +164,13 @@ def _read_records(trial_dir: Path) -> list[dict]:
     return [by_step[s] for s in sorted(by_step)]
 
 
+def _resources(records: list[dict]) -> dict:
+    """The CPUs and GPUs Ray gave the trial and its training device, from its first record (None
+    for trials exported before they were recorded)."""
+    first = next((r for r in records if "gpus" in r), {})
+    return {"cpus": first.get("cpus"), "gpus": first.get("gpus"), "device": first.get("device")}
+
+
 def _status(records: list[dict], tune_status: str, errored: bool, config: dict) -> str:
     """completed: the schedule ran to the end of the search's budget; screened: it ran to the end
     of a smaller one (a budget rung below the top: search/ladder.py), so it is never "the best"."""
@@ -208,7 +216,7 @@ def read_experiment(exp_dir: str | Path, targets=TARGETS) -> tuple[pd.DataFrame,
                "examples": last.get("examples"), "compute": last.get("compute"), "wall_seconds": last.get("wall_seconds"),
                "eval_seconds": last.get("eval_seconds"),
                "time_total_s": last.get("time_total_s"), "max_lr": last.get("max_lr"), "n_records": len(records),
-               "node_id": last.get("node_id"), "started_at": records[0].get("started_at") if records else None,
+               "node_id": last.get("node_id"), **_resources(records), "started_at": records[0].get("started_at") if records else None,
                "ended_at": last.get("reported_at"), "peak_rss_mb": max((r.get("peak_rss_mb", 0) for r in records), default=None),
                "pss_mb": last.get("pss_mb"), "uss_mb": last.get("uss_mb"), "anon_mb": last.get("anon_mb"),
                "error": error, "order": order.get(trial_id, len(order)),

@@ -46,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "h2_start": 2,          # classes in the first stage (the last has all)
     "h2_order": "coarse_to_fine",
     "h3_start": 0.5,        # first stage's image side as a fraction of full size (the last is full)
-    "budget_epochs": 20.0, "batch_size": 128, "max_lr": "find", "lr_mult": 1.0,
+    "budget_epochs": 20.0, "batch_size": "auto", "max_lr": "find", "lr_mult": 1.0,
     "lr_policy": "onecycle", "pct_start": 0.25, "cycles": 3, "cycle_mult": 2.0, "warmup": 0.0,
     "weight_decay": 5e-4, "optimizer": "sgd", "label_smoothing": 0.0,
     "crop_pad": 0, "flip": False, "cutout": 0, "mixup_alpha": 0.0, "tta": False, "selection_seed": 0,
@@ -91,9 +91,31 @@ def per_class_counts(n_stages: int, start: int, growth: float, available: int) -
     return counts + [None]
 
 
-def build_schedule(params: Mapping[str, Any], data: ImageDataset, cache_dir: str | None = None) -> Schedule:
+CPU_BATCH = 128  # examples per step on a CPU: the default of every CPU figure so far
+GPU_MAX_BATCH = 1024  # airbench's batch for ResNet-9-sized nets on CIFAR-10, where an A100 is full
+MIN_STEPS_PER_EPOCH = 32  # below this a small training set gets too few updates per epoch
+
+
+def default_batch_size(device: str, n_train: int) -> int:
+    """Examples per step for `n_train` training examples on a `device` type (batch_size="auto").
+    CPU: 128. CUDA: the largest power of two <= 1024 that still gives >= 32 steps per epoch, and
+    never below 128: a GPU is busy only with hundreds of images per step, but a 5,000-image subset
+    at 1024 would get 4 updates per epoch. Full CIFAR-10 (45,000 after validation) gets 1024, the
+    CIFAR-10 and MNIST subsets (4,500) get 128. The max LR comes from the range test by default,
+    so it follows the batch size."""
+    if not str(device).startswith("cuda"):
+        return CPU_BATCH
+    batch = CPU_BATCH
+    while batch * 2 <= GPU_MAX_BATCH and n_train // (batch * 2) >= MIN_STEPS_PER_EPOCH:
+        batch *= 2
+    return batch
+
+
+def build_schedule(params: Mapping[str, Any], data: ImageDataset, cache_dir: str | None = None,
+                   device: str = "cpu") -> Schedule:
     """Flat parameters (see DEFAULTS) -> a Schedule for `data`. Unknown names raise ScheduleError.
-    `cache_dir`: where H2's class order is cached on disk (selection.cached_class_order); None: not cached."""
+    `cache_dir`: where H2's class order is cached on disk (selection.cached_class_order); None: not cached.
+    `device`: the device type the schedule will train on (cpu or cuda), for batch_size="auto"."""
     unknown = sorted(set(params) - set(DEFAULTS))
     if unknown:
         raise ScheduleError(f"unknown schedule parameter(s) {unknown}; expected names from {sorted(DEFAULTS)}")
@@ -102,6 +124,8 @@ def build_schedule(params: Mapping[str, Any], data: ImageDataset, cache_dir: str
         raise ScheduleError(f"unknown hypothesis {name!r}; expected one of {', '.join(HYPOTHESES)}")
     axes, fixed = HYPOTHESES[name]
     p = {**DEFAULTS, **params, **fixed}
+    if p["batch_size"] == "auto":
+        p["batch_size"] = default_batch_size(device, len(data.train_y))
     n = int(p["stages"]) if axes else 1
     if n < 1 or (axes and n < 2):
         raise ScheduleError(f"stages={p['stages']!r} is invalid; expected an integer >= 2 for {name!r}")
@@ -187,3 +211,25 @@ def finetune_stages(p: Mapping[str, Any], data: ImageDataset) -> tuple[Stage, ..
     stages.append(Stage(every, None, size, 1.0 - sum(s.share for s in stages), lr_ratio=ratio, lr_policy=policy,
                         max_lr="find", lr_mult=float(p["ft_unfreeze_lr_mult"])))
     return tuple(stages)
+
+
+def parse_sets(items: list[str]) -> dict:
+    """`--set NAME=VALUE` flags as builder parameters, each value of its default's type."""
+    params = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in DEFAULTS:
+            raise ScheduleError(f"--set {item!r} is invalid; expected NAME=VALUE with NAME one of {sorted(DEFAULTS)}")
+        default = DEFAULTS[name]
+        if default == "auto":  # a number, or "auto" (chosen for the device)
+            try:
+                params[name] = value if value == "auto" else int(value)
+            except ValueError:
+                raise ScheduleError(f"--set {item!r} is invalid; expected an integer or auto") from None
+            continue
+        try:
+            params[name] = (value.lower() in ("1", "true", "yes") if isinstance(default, bool) else
+                            type(default)(value) if default is not None and not isinstance(default, str) else value)
+        except ValueError:
+            raise ScheduleError(f"--set {item!r} is invalid; expected a {type(default).__name__} value") from None
+    return params

@@ -19,7 +19,7 @@ from tune_growth.models.registry import MODELS, build_model
 from tune_growth.schedule.builders import build_schedule
 from tune_growth.schedule.core import ScheduleError
 from tune_growth.search import spaces
-from tune_growth.search.run import DEFAULT_STOPPING, STOPPING
+from tune_growth.search.run import DEFAULT_STOPPING, STOPPING, TENSORBOARD
 from tune_growth.search.searcher import SAMPLERS
 from tune_growth.search.summary import summarize
 from tune_growth.train.device import PRECISIONS
@@ -43,7 +43,7 @@ def parser() -> OneLineParser:
     p.add_argument("--budget", type=float, help="epochs of the full training set per trial (default: the space's)")
     p.add_argument("--concurrency", type=int, help="trials at once (default: as many as the resources fit)")
     p.add_argument("--cpus-per-trial", type=float, help="CPUs per trial (default 1)")
-    p.add_argument("--gpus-per-trial", help="GPUs per trial, fractions allowed (default: 1 if the cluster has GPUs)")
+    p.add_argument("--gpus-per-trial", help="GPUs per trial, fractions share one (default: 0.25 if the cluster has GPUs, else 0)")
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all of this machine)")
     p.add_argument("--storage", type=Path, default=Path("results"), help="results folder (default ./results)")
     p.add_argument("--name", help="experiment name (default SPACE_DATASET_MODEL_sSEED)")
@@ -62,6 +62,8 @@ def parser() -> OneLineParser:
                                                         "1/3 and all of the budget)")
     p.add_argument("--evals", type=int, default=20, help="evaluations per trial, spread over its budget")
     p.add_argument("--precision", choices=PRECISIONS, default="auto", help="autocast precision")
+    p.add_argument("--verbose", action="store_true", help="Ray Tune's full trial table every 15 s instead of a line "
+                                                          "whenever a trial starts, reaches a rung or ends")
     return p
 
 
@@ -125,8 +127,11 @@ def main(argv: list[str] | None = None) -> int:
                          args.concurrency or fits, cpus, gpus, storage, name, seed=args.seed, resume=args.resume,
                          stopping="none" if args.no_asha else args.stopping, sampler=args.sampler,
                          reduction_factor=args.reduction_factor, rungs=args.rungs,
-                         evals=args.evals, precision=args.precision, pretrained=pretrained)
+                         evals=args.evals, precision=args.precision, pretrained=pretrained,
+                         verbose=2 if args.verbose else 1)
     print(plan(opts), flush=True)
+    print(f"watch it: optuna-dashboard {opts.journal} | tensorboard --logdir {opts.experiment_dir / TENSORBOARD}",
+          flush=True)
     run_search(opts, data, data_spec)
     print(summarize(opts.experiment_dir, space.metric, space.mode), flush=True)
     return 0
@@ -136,11 +141,8 @@ def plan(opts) -> str:
     """What the search will run, said up front."""
     sp = opts.space
     if opts.stopping == "asha":
-        rungs, r = [], sp.phase_start
-        while r <= 1.05:
-            rungs.append(f"{r:.2g}")
-            r *= opts.reduction_factor
-        stopping = f"ASHA on compute, rungs at {', '.join(rungs)} of the baseline's compute"
+        rungs = ", ".join(f"{r:.2g}" for r in opts.asha_rungs())
+        stopping = f"ASHA on compute, rungs at {rungs} of the baseline's compute"
     elif opts.stopping == "budgets":
         eta = opts.reduction_factor
         budgets = [f"{opts.budget_epochs / eta ** (opts.rungs - 1 - r):.3g}" for r in range(opts.rungs)]

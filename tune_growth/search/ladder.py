@@ -26,7 +26,7 @@ from typing import Any
 from optuna.distributions import distribution_to_json
 
 from tune_growth.results.export import optuna_study
-from tune_growth.search.searcher import ScheduleSearcher
+from tune_growth.search.searcher import STEP_SCALE, ScheduleSearcher
 
 
 class BudgetLadder(ScheduleSearcher):
@@ -81,6 +81,16 @@ class BudgetLadder(ScheduleSearcher):
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         """Nothing: a run's fidelity is its rung, known when it finishes (on_trial_complete)."""
+
+    def journal_state(self, entry: dict) -> tuple[str, float | None, dict[int, float]]:
+        """A run below the top rung shows in the dashboard as PRUNED, its value an intermediate one
+        at its rung's share of the budget (thousandths, as ASHA's): it was never a full-budget result."""
+        state, value, intermediate = super().journal_state(entry)
+        rung = entry.get("rung")
+        if entry["control"] or rung is None or rung == self.rungs - 1 or state != "COMPLETE":
+            return state, value, intermediate
+        share = int(round(self.rung_budget(rung) / self.budget_epochs * STEP_SCALE))
+        return "PRUNED", None, {**intermediate, share: value}
 
     def get_state(self) -> dict:
         return {**super().get_state(), "budget_epochs": self.budget_epochs, "eta": self.eta, "rungs": self.rungs}

@@ -17,9 +17,11 @@ from tune_growth.cache import DEFAULT_CACHE_DIR
 from tune_growth.data import DataSpec, ImageDataset
 from tune_growth.io import atomic_write_text
 from tune_growth.search.ladder import BudgetLadder
+from tune_growth.search.progress import LiveProgress
 from tune_growth.search.scheduler import PhaseAlignedASHA
 from tune_growth.search.searcher import ScheduleSearcher
 from tune_growth.search.spaces import Space
+from tune_growth.search.tb_events import ExamplesTensorBoard
 from tune_growth.search.trial import dataset_payload, run_settings, run_trial
 
 # Early stopping: phase-aligned ASHA on partial runs (scheduler.py), successive halving over
@@ -31,7 +33,14 @@ STOPPING = {"asha": 2.0, "budgets": 3.0, "none": None}
 # found as good a schedule sooner, and chose better on test, than ASHA or budget rungs did.
 DEFAULT_STOPPING = "none"
 DEFAULT_CPUS_PER_TRIAL = 1.0
-DEFAULT_GPUS_PER_TRIAL = 1.0  # when the cluster has GPUs ("auto"); fractions share a GPU
+JOURNAL = "optuna.journal"  # in the experiment folder: `optuna-dashboard <experiment>/optuna.journal`
+TENSORBOARD = "tensorboard"  # in the experiment folder: `tensorboard --logdir <experiment>/tensorboard`
+# When the cluster has GPUs ("auto"): four trials share a GPU. The trainer keeps the data on the
+# device and syncs only at records, and a ResNet-9-sized net at batch 128-1024 keeps a modern GPU
+# busy only a fraction of the time (airbench needs batch 1024 and compile to fill an A100), so four
+# concurrent trials finish a search sooner than one at a time; cluster.yaml's GPU worker has the
+# 4 CPUs they need. `--gpus-per-trial 1` gives each its own.
+DEFAULT_GPUS_PER_TRIAL = 0.25
 # Parameters a growing space fixes that describe growth, not the run: left out of the baseline.
 GROWTH_PREFIXES = ("h1_", "h2_", "h3_", "ft_", "stages", "early_share", "share_growth")
 PROGRESS_COLUMNS = {"stage": "stage", "image_size": "px", "classes_seen": "cls", "examples": "examples",
@@ -69,7 +78,7 @@ class SearchOptions:
     precision: str = "auto"
     cache_dir: str = DEFAULT_CACHE_DIR
     max_failures: int = 2
-    verbose: int = 1
+    verbose: int = 1  # 0: nothing; 1: a line when something changes (progress.py); 2: Ray's table
     fail_at_step: int = 0  # fault injection for the reliability tests (see trial.py)
     pretrained: str | None = None  # weights every trial starts from (a path every node can read)
 
@@ -83,6 +92,21 @@ class SearchOptions:
     def experiment_dir(self) -> Path:
         return self.storage / self.name
 
+    @property
+    def journal(self) -> Path:
+        """The Optuna journal `optuna-dashboard` reads (searcher.py)."""
+        return self.experiment_dir / JOURNAL
+
+    def asha_rungs(self) -> tuple[float, ...]:
+        """ASHA's rungs in budget used (fractions of the baseline's compute); none without ASHA."""
+        if self.stopping != "asha":
+            return ()
+        rungs, r = [], self.space.phase_start
+        while r <= 1.05:
+            rungs.append(r)
+            r *= self.reduction_factor
+        return tuple(rungs)
+
 
 def baseline_config(space: Space, budget_epochs: float) -> dict:
     """The control every search carries first: the space's run-wide settings, one stage."""
@@ -94,7 +118,7 @@ def make_searcher(opts: SearchOptions) -> ScheduleSearcher:
     space = opts.space
     args = (space.fn, {**space.fixed, "budget_epochs": opts.budget_epochs}, space.metric, space.mode)
     kwargs = dict(seed=opts.seed, lag=2 * opts.concurrency, sampler=opts.sampler,
-                  baseline=baseline_config(space, opts.budget_epochs))
+                  baseline=baseline_config(space, opts.budget_epochs), journal=str(opts.journal), study_name=opts.name)
     if opts.stopping == "budgets":
         return BudgetLadder(*args, budget_epochs=opts.budget_epochs, eta=opts.reduction_factor, rungs=opts.rungs,
                             **kwargs)
@@ -119,10 +143,17 @@ def make_trainable(opts: SearchOptions, data: ImageDataset):
 
 
 def make_run_config(opts: SearchOptions) -> tune.RunConfig:
-    reporter = tune.CLIReporter(metric_columns=PROGRESS_COLUMNS, parameter_columns={"hypothesis": "hypothesis"},
-                                max_report_frequency=15, max_progress_rows=12, sort_by_metric=True)
+    """Ray's table every 15 s with verbose=2; with 1, a line when something changes (progress.py);
+    TensorBoard event files always (tb_events.py)."""
+    callbacks: list = [ExamplesTensorBoard(opts.experiment_dir / TENSORBOARD)]
+    reporter = None
+    if opts.verbose >= 2:
+        reporter = tune.CLIReporter(metric_columns=PROGRESS_COLUMNS, parameter_columns={"hypothesis": "hypothesis"},
+                                    max_report_frequency=15, max_progress_rows=12, sort_by_metric=True)
+    elif opts.verbose == 1:
+        callbacks.append(LiveProgress(opts.num_trials, opts.space.metric, opts.asha_rungs()))
     return tune.RunConfig(name=opts.name, storage_path=str(opts.storage), progress_reporter=reporter,
-                          verbose=opts.verbose,
+                          verbose=1 if opts.verbose >= 2 else 0, callbacks=callbacks,
                           checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
                           failure_config=tune.FailureConfig(max_failures=opts.max_failures))
 

@@ -9,7 +9,14 @@
   (seed, k) from the history of trials 0..k-lag-1 only, and waits (suggest returns None) until
   those have all finished. The same command and seed give the same sequence of configs
   whatever the timing; lag (default 2 x concurrency) keeps the wait rare.
-- Its state saves as JSON (no pickle), so `--resume` continues the same sequence.
+- Its state saves as JSON (no pickle), so `--resume` continues the same sequence. That JSON stays
+  the state: an Optuna storage cannot hold the lagged windows, the control or the per-trial
+  seeds that make the sequence reproducible.
+- Every finished trial is also appended to an Optuna journal (`journal`: a JournalFileBackend
+  file in the experiment folder) as it finishes: parameters, state (COMPLETE / PRUNED / FAIL),
+  intermediate values against budget used (in thousandths) and user attributes (trial id,
+  hypothesis, schedule, control, rung), so `optuna-dashboard <journal>` shows the search live.
+  The journal is written, never read: it is a view, not the state.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ class ScheduleSearcher(Searcher):
 
     def __init__(self, space: Callable[[optuna.Trial], dict | None], fixed: dict[str, Any], metric: str, mode: str,
                  seed: int = 0, lag: int = 4, baseline: dict[str, Any] | None = None, sampler: str = "tpe",
-                 fidelity: str = "budget_used") -> None:
+                 fidelity: str = "budget_used", journal: str | None = None, study_name: str = "search") -> None:
         super().__init__(metric=metric, mode=mode)
         if sampler not in SAMPLERS:
             raise ValueError(f"sampler {sampler!r} is unknown; expected one of {', '.join(SAMPLERS)}")
@@ -42,6 +49,8 @@ class ScheduleSearcher(Searcher):
         self.baseline, self.sampler, self.fidelity = baseline, sampler, fidelity
         self.history: list[dict[str, Any]] = []  # one entry per suggested trial, in order
         self.by_trial: dict[str, int] = {}
+        self.journal, self.study_name = journal, study_name
+        self._journal_study: optuna.Study | None = None  # opened on first use; never pickled
 
     # --- suggesting -----------------------------------------------------------------------
     def _sampler(self, k: int) -> optuna.samplers.BaseSampler:
@@ -85,6 +94,44 @@ class ScheduleSearcher(Searcher):
             entry["state"], entry["value"] = "COMPLETE", float(result[self.metric])
         else:
             entry["state"] = "PRUNED"  # stopped by the scheduler before its schedule finished
+        self._publish(entry, result or {})
+
+    # --- the dashboard's journal ----------------------------------------------------------
+    def journal_study(self) -> optuna.Study:
+        """The journal's study, created on first use (a resumed search appends to it)."""
+        if self._journal_study is None:
+            from optuna.storages import JournalStorage
+            from optuna.storages.journal import JournalFileBackend
+
+            storage = JournalStorage(JournalFileBackend(str(self.journal)))
+            self._journal_study = optuna.create_study(storage=storage, study_name=self.study_name, load_if_exists=True,
+                                                      direction="maximize" if self.mode == "max" else "minimize")
+        return self._journal_study
+
+    def journal_state(self, entry: dict) -> tuple[str, float | None, dict[int, float]]:
+        """The state, value and intermediate values a finished entry shows in the dashboard."""
+        return entry["state"], entry["value"], {int(k): v for k, v in entry["intermediate"].items()}
+
+    def _publish(self, entry: dict, result: dict) -> None:
+        if not self.journal:
+            return
+        from optuna.distributions import json_to_distribution
+
+        state, value, intermediate = self.journal_state(entry)
+        if self.metric in result and self.fidelity in result and entry.get("rung") is None:
+            # the record that ended the trial reaches on_trial_complete only (Tune does not pass
+            # the result a scheduler stops on to on_trial_result): the dashboard shows it too
+            intermediate[int(round(result[self.fidelity] * STEP_SCALE))] = float(result[self.metric])
+        attrs = {"trial_id": entry["trial_id"], "hypothesis": entry["config"].get("hypothesis"),
+                 "schedule": result.get("schedule"), "control": entry["control"], "status": result.get("status")}
+        attrs.update({k: entry[k] for k in ("rung", "point") if k in entry})
+        self.journal_study().add_trial(optuna.trial.create_trial(
+            state=optuna.trial.TrialState[state], value=value if state == "COMPLETE" else None,
+            params=entry["params"], distributions={k: json_to_distribution(v) for k, v in entry["distributions"].items()},
+            intermediate_values=intermediate, user_attrs={k: v for k, v in attrs.items() if v is not None}))
+
+    def __getstate__(self) -> dict:  # Tune pickles its searcher with the experiment; a storage does not pickle
+        return {**self.__dict__, "_journal_study": None}
 
     def optuna_study(self) -> optuna.Study:
         """The space's finished trials as an Optuna study (for optuna.importance and plots)."""

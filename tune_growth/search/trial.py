@@ -25,6 +25,7 @@ from ray import tune
 from tune_growth.data import TENSOR_FIELDS, ImageDataset
 from tune_growth.schedule.builders import DEFAULTS, build_schedule
 from tune_growth.train.config import RunConfig
+from tune_growth.train.device import pick_device
 from tune_growth.train.trainer import Trainer
 
 CHECKPOINT_FILE = "trainer.pt"
@@ -83,7 +84,7 @@ def run_trial(config: dict, dataset: dict, run: dict) -> None:
     fail_at = int(run.pop("fail_at_step", 0))
     fault_marker = Path(run["cache_dir"]) / "faults" / tune.get_context().get_trial_id()
     data = dataset_from_payload(dataset)
-    schedule = build_schedule(schedule_params(config), data, run["cache_dir"])
+    schedule = build_schedule(schedule_params(config), data, run["cache_dir"], device=pick_device(run["device"]).type)
     trainer = Trainer(schedule, data, RunConfig(**run))
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
@@ -105,6 +106,8 @@ def run_trial(config: dict, dataset: dict, run: dict) -> None:
                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **memory_mb()}
         if first:  # once per attempt, for the Parquet export
             metrics["schedule_json"], first = schedule.to_json(), False
+            given = ray.get_runtime_context().get_assigned_resources()  # what Ray gave this trial
+            metrics.update(cpus=given.get("CPU", 0.0), gpus=given.get("GPU", 0.0), device=str(trainer.device))
             if trainer.lr_finder is not None:
                 metrics["lr_finder_json"] = json.dumps({**trainer.lr_finder, "rule": trainer.config.lr_rule,
                                                         "max_lr": trainer.max_lr})

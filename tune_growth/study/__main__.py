@@ -15,9 +15,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from tune_growth.cache import DEFAULT_CACHE_DIR
 from tune_growth.cli import OneLineParser, fail, parse_gpus
 from tune_growth.data import DATASETS, DatasetError, DataSpec, ImageDataset, load_dataset
 from tune_growth.models.registry import MODELS
+from tune_growth.schedule.builders import HYPOTHESES, build_schedule, parse_sets
 from tune_growth.schedule.core import Schedule, ScheduleError, Stage
 from tune_growth.study.controls import anti_curriculum, budgeted, random_order, same_budget
 from tune_growth.train.device import PRECISIONS
@@ -29,6 +31,11 @@ def parser() -> OneLineParser:
     p = OneLineParser(prog="python -m tune_growth.study", description=__doc__.splitlines()[0])
     p.add_argument("--results", type=Path, help="searches' results folder: the best completed schedule per hypothesis")
     p.add_argument("--schedule", type=Path, action="append", default=[], help="a schedule JSON file (repeatable)")
+    p.add_argument("--hypotheses", nargs="+", default=[], metavar="NAME",
+                   help=f"the builders' default schedule of each, built on the study's dataset (no JSON needed): "
+                        f"{', '.join(h for h in HYPOTHESES if h != 'baseline')}")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="a builder parameter for the --hypotheses schedules, e.g. --set stages=4 (repeatable)")
     p.add_argument("--dataset", choices=sorted(DATASETS), help="dataset (default: the searches', else mnist5k)")
     p.add_argument("--data-root", help="folder holding the dataset's files (default: the searches')")
     p.add_argument("--val-fraction", type=float,
@@ -118,6 +125,24 @@ def plain_baseline(template: Schedule, data: ImageDataset) -> Schedule:
     return replace(template, stages=(stage,), hypothesis="baseline", selection="random")
 
 
+def built(args, data: ImageDataset, taken: dict[str, Schedule]) -> dict[str, Schedule]:
+    """The builders' default schedule of each --hypotheses name (with the --set overrides) on the
+    study's dataset; labelled by the name (name:default beside a searched schedule of that name)."""
+    unknown = [h for h in args.hypotheses if h not in HYPOTHESES]
+    if unknown:
+        raise ScheduleError(f"--hypotheses {' '.join(unknown)} is invalid; expected names from {', '.join(HYPOTHESES)}")
+    if args.set and not args.hypotheses:
+        raise ValueError("--set applies to --hypotheses schedules; expected --hypotheses NAME ... with it")
+    params = parse_sets(args.set)
+    if args.budget is not None:
+        params["budget_epochs"] = args.budget
+    out = {}
+    for name in dict.fromkeys(args.hypotheses):  # in order, once each
+        label = name if name not in taken else f"{name}:default"
+        out[label] = build_schedule({**params, "hypothesis": name}, data, DEFAULT_CACHE_DIR)
+    return out
+
+
 def collect(args, data: ImageDataset) -> dict[str, Schedule]:
     """Schedules under test plus the controls, all at one budget and batch size."""
     entries = from_results(args.results) if args.results else {}
@@ -126,8 +151,9 @@ def collect(args, data: ImageDataset) -> dict[str, Schedule]:
             raise ScheduleError(f"--schedule {str(path)!r} is not a file; expected a schedule JSON file")
         s = Schedule.from_json(path.read_text())
         entries[s.hypothesis if s.hypothesis not in entries else f"{s.hypothesis}:{path.stem}"] = s
+    entries.update(built(args, data, entries))
     if not entries:
-        raise ValueError("nothing to study; expected --results DIR and/or --schedule FILE.json")
+        raise ValueError("nothing to study; expected --results DIR, --schedule FILE.json and/or --hypotheses NAME ...")
     entries = {k: v for k, v in entries.items() if k not in CONTROL_LABELS[1:] and not k.startswith("anti_")}
     base = entries.get("baseline") or plain_baseline(next(iter(entries.values())), data)
     budget, batch = args.budget or base.budget_epochs, base.batch_size

@@ -1,7 +1,9 @@
 """A trainer's full state between records, as one dict of tensors and plain values (what
 `torch.save(..., weights_only=True)` accepts): model, optimizer, counters, the data generator
-and index stream, the global RNG (dropout), and the LRs fixed so far. Restored into a fresh
-Trainer built with the same schedule, it continues exactly like the uninterrupted run on the CPU."""
+and index stream, the global RNGs (dropout: the CPU's, and on CUDA the device's), the host
+generator of a CUDA run (mixup's weights), and the LRs fixed so far. Restored into a fresh Trainer
+built with the same schedule, it continues exactly like the uninterrupted run on the CPU (on CUDA
+within the nondeterminism of its kernels)."""
 
 from __future__ import annotations
 
@@ -22,8 +24,17 @@ def capture(trainer: Trainer) -> dict:
             "generator": trainer.generator.get_state(), "counters": trainer.counters.to_dict(),
             **trainer.lr.state_dict(),
             "torch_rng": torch.get_rng_state(),  # dropout in fastai heads draws from the global RNG
+            **_device_rngs(trainer),
             "stream": None if trainer.stream is None else trainer.stream.state_dict(),
             "schedule": trainer.schedule.to_json(), "config": asdict(trainer.config)}
+
+
+def _device_rngs(trainer: Trainer) -> dict:
+    """A CUDA run's other random states: the device's global RNG (dropout on the GPU) and the host
+    generator (on the CPU that is the run's generator, already saved)."""
+    if trainer.device.type != "cuda":
+        return {}
+    return {"cuda_rng": torch.cuda.get_rng_state(trainer.device), "host_generator": trainer.host_generator.get_state()}
 
 
 def restore(trainer: Trainer, state: dict) -> None:
@@ -38,6 +49,9 @@ def restore(trainer: Trainer, state: dict) -> None:
     trainer.lr.load_state_dict(state)
     if "torch_rng" in state:
         torch.set_rng_state(state["torch_rng"])
+    if trainer.device.type == "cuda" and "cuda_rng" in state:
+        torch.cuda.set_rng_state(state["cuda_rng"], trainer.device)
+        trainer.host_generator.set_state(state["host_generator"])
     trainer.stream = None
     if state["stream"] is not None:  # mid-stage: set the stage up again, then resume its stream
         trainer.enter_stage(trainer.counters.stage)

@@ -27,10 +27,10 @@ from tune_growth.cli import OneLineParser, fail
 from tune_growth.data import DATASETS, DatasetError, DataSpec, load_dataset, parse_classes
 from tune_growth.io import atomic_write, atomic_write_parquet, atomic_write_text
 from tune_growth.models.registry import MODELS
-from tune_growth.schedule.builders import DEFAULTS, HYPOTHESES, build_schedule
+from tune_growth.schedule.builders import DEFAULTS, HYPOTHESES, build_schedule, parse_sets
 from tune_growth.schedule.core import Schedule, ScheduleError
 from tune_growth.train.config import RunConfig
-from tune_growth.train.device import PRECISIONS
+from tune_growth.train.device import COMPILE_CHOICES, PRECISIONS, pick_device
 from tune_growth.train.lr_finder import SUGGESTIONS
 from tune_growth.train.trainer import Trainer
 
@@ -73,6 +73,8 @@ def parser() -> argparse.ArgumentParser:
                         f"(names: {', '.join(sorted(DEFAULTS))})")
     p.add_argument("--budget", type=float, default=None, help="total budget in epochs of the full training set")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--compile", default="auto", choices=COMPILE_CHOICES,
+                   help="torch.compile the training step (auto: on CUDA only)")
     p.add_argument("--precision", default="auto", choices=PRECISIONS, help="autocast precision")
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation and data order")
     p.add_argument("--evals", type=int, default=20, help="evaluations spread over the budget (plus stage ends)")
@@ -81,19 +83,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _parse_sets(items: list[str]) -> dict:
-    params = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or name not in DEFAULTS:
-            raise ScheduleError(f"--set {item!r} is invalid; expected NAME=VALUE with NAME one of {sorted(DEFAULTS)}")
-        default = DEFAULTS[name]
-        try:
-            params[name] = (value.lower() in ("1", "true", "yes") if isinstance(default, bool) else
-                            type(default)(value) if default is not None and not isinstance(default, str) else value)
-        except ValueError:
-            raise ScheduleError(f"--set {item!r} is invalid; expected a {type(default).__name__} value") from None
-    return params
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         if not 0 <= args.val_fraction < 1:
             raise ValueError(f"--val-fraction {args.val_fraction} is invalid; expected a fraction in [0, 1), e.g. 0.1")
         config = RunConfig(model=args.model, width=args.width, device=args.device, precision=args.precision,
+                           compile=args.compile,
                            seed=args.seed, evals=args.evals, lr_rule=args.lr_rule, pretrained=args.pretrained,
                            precompute=not args.no_precompute, monitor="val" if args.val_fraction > 0 else "test")
         classes = None if args.classes is None else parse_classes(args.classes)
@@ -112,10 +102,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise ScheduleError(f"--schedule {str(args.schedule)!r} is not a file; expected a schedule JSON file")
             schedule = Schedule.from_json(args.schedule.read_text())
         else:
-            params = {"hypothesis": args.hypothesis, "max_lr": args.lr, **_parse_sets(args.set)}
+            params = {"hypothesis": args.hypothesis, "max_lr": args.lr, **parse_sets(args.set)}
             if args.budget is not None:
                 params["budget_epochs"] = args.budget
-            schedule = build_schedule(params, data)
+            schedule = build_schedule(params, data, device=pick_device(args.device).type)
         trainer = Trainer(schedule, data, config)
     except (DatasetError, ScheduleError, ValueError) as err:
         return fail(str(err))

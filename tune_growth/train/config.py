@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tune_growth.cache import DEFAULT_CACHE_DIR
+from tune_growth.train.device import COMPILE_CHOICES
 from tune_growth.train.lr_finder import SUGGESTIONS
 from tune_growth.train.records import SPLITS
 
@@ -25,7 +26,9 @@ class RunConfig:
     `precompute`: train frozen, unaugmented stages on cached activations, held on the device up
     to `activation_mb` MiB, beyond that in a memory-mapped file.
     `monitor`: the split evaluated at every record, "val" (what selects: searches) or "test" (what
-    reports: the study's time to a test accuracy); the final record evaluates both."""
+    reports: the study's time to a test accuracy); the final record evaluates both.
+    `compile`: torch.compile the training forward pass (`auto`: on CUDA only; device.resolve_compile);
+    one compilation per image size and frozen/training layout, evaluation stays eager."""
 
     model: str = "lenet5"
     width: float = 1.0
@@ -33,7 +36,7 @@ class RunConfig:
     precision: str = "auto"
     seed: int = 0
     evals: int = 20
-    eval_batch: int = 1000  # images per evaluation forward pass
+    eval_batch: int | None = None  # images per evaluation forward pass; None: 1000 on a CPU, 4096 on CUDA (device.py)
     lr_rule: str = "steep"
     stage_lr_rule: str = "valley"
     cache_dir: str = DEFAULT_CACHE_DIR
@@ -41,10 +44,15 @@ class RunConfig:
     precompute: bool = True
     activation_mb: float = 2048.0
     monitor: str = "val"
+    compile: str = "auto"
 
     def __post_init__(self) -> None:
         if self.monitor not in MONITORS:
             raise ValueError(f"monitor={self.monitor!r} is invalid; expected one of {', '.join(MONITORS)}")
+        if self.compile not in COMPILE_CHOICES:
+            raise ValueError(f"compile={self.compile!r} is invalid; expected one of {', '.join(COMPILE_CHOICES)}")
+        if self.eval_batch is not None and (not isinstance(self.eval_batch, int) or self.eval_batch < 1):
+            raise ValueError(f"eval_batch={self.eval_batch!r} is invalid; expected an integer >= 1 (images) or None")
         if self.evals < 1:
             raise ValueError(f"evals={self.evals!r} is invalid; expected an integer >= 1")
         for name in ("lr_rule", "stage_lr_rule"):

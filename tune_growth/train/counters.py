@@ -20,13 +20,13 @@ class Counters:
     eval_seconds: float = 0.0  # seconds outside training: evaluation, checkpoints, reports
     status: str = "running"  # running, completed or diverged
 
-    def add_step(self, batch_size: int, image_size: int, loss: float) -> None:
-        """Count one optimizer step of `batch_size` images of `image_size` px and its loss."""
+    def add_step(self, batch_size: int, image_size: int) -> None:
+        """Count one optimizer step of `batch_size` images of `image_size` px; its loss is summed
+        on the device (the trainer sets `loss_sum` at each record, so no step waits for it)."""
         self.step += 1
         self.stage_step += 1
         self.examples += batch_size
         self.compute += batch_size * image_size ** 2
-        self.loss_sum += loss
         self.loss_count += 1
 
     def next_stage(self) -> None:

@@ -22,9 +22,10 @@ from tune_growth.train.precompute import ActivationCache
 
 class FrozenPrefix:
     def __init__(self, model: nn.Module, schedule: Schedule, data: ImageDataset, augmenter: Augmenter,
-                 config: RunConfig, precision: str) -> None:
+                 config: RunConfig, precision: str, eval_batch: int, train_model: nn.Module | None = None) -> None:
         self.model, self.schedule, self.data, self.augmenter = model, schedule, data, augmenter
-        self.config, self.precision = config, precision
+        self.config, self.precision, self.eval_batch = config, precision, eval_batch
+        self.train_model = model if train_model is None else train_model  # compiled, or the model itself
         self.groups = groups.group_names(model)
         self.counts = [self._count(k) for k in range(len(schedule.stages))]  # leading groups frozen per stage
         self.cache: ActivationCache | None = None  # the train set's cached activations, in a cached stage
@@ -77,16 +78,23 @@ class FrozenPrefix:
     def _activations(self, prefix: nn.Module, images: torch.Tensor, size: int, flip: bool) -> ActivationCache:
         device = images.device
         return ActivationCache(prefix, images, lambda x: self.augmenter.normalize(x, size),
-                               lambda: autocast(device, self.precision), self.config.eval_batch,
+                               lambda: autocast(device, self.precision), self.eval_batch,
                                self.config.activation_mb, os.path.join(self.config.cache_dir, "activations"), flip)
 
-    def batch(self, idx: torch.Tensor) -> Batch | None:
-        """The cached features and labels of training examples `idx`; None outside a cached stage."""
-        return None if self.cache is None else Batch(self.cache.gather(idx), self.data.train_y[idx])
+    def needs_host_indices(self) -> bool:
+        """Whether batches gather from host memory (a memory-mapped cache on a CUDA run), so the
+        index stream should keep host copies of its permutations."""
+        return self.cache is not None and self.cache.on_disk and self.cache.device.type != "cpu"
+
+    def batch(self, idx: torch.Tensor, host_idx: torch.Tensor | None = None) -> Batch | None:
+        """The cached features and labels of training examples `idx` (`host_idx`: the same indices
+        on the host, for a memory-mapped cache); None outside a cached stage."""
+        return None if self.cache is None else Batch(self.cache.gather(idx, host_idx), self.data.train_y[idx])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of images, or of cached features (the layers after the cached prefix)."""
-        return self.model(x) if self.cache is None else self.rest(x)
+        """Logits of images (the compiled training model, when there is one), or of cached
+        features (the layers after the cached prefix)."""
+        return self.train_model(x) if self.cache is None else self.rest(x)
 
     def serves(self, split: str, size: int) -> bool:
         """Whether the evaluation of `split` at `size` px can start from the cached features."""

@@ -51,10 +51,11 @@ class ActivationCache:
         finally:
             os.unlink(path)  # the mapping stays valid; the file vanishes with the process
 
-    def gather(self, idx: torch.Tensor | None = None) -> torch.Tensor:
-        """Features of examples `idx` (all when None) on the training device."""
+    def gather(self, idx: torch.Tensor | None = None, host_idx: torch.Tensor | None = None) -> torch.Tensor:
+        """Features of examples `idx` (all when None) on the training device. From the file,
+        `host_idx` (the same indices on the host) saves copying `idx` back from the device."""
         if idx is None:
             return self.features.to(self.device)
         if self.on_disk:
-            return self.features[idx.cpu()].to(self.device, non_blocking=True)
+            return self.features[idx.cpu() if host_idx is None else host_idx].to(self.device, non_blocking=True)
         return self.features[idx]

@@ -36,7 +36,8 @@ from tune_growth.schedule.selection import cached_rankings, stage_indices
 from tune_growth.train import checkpoint
 from tune_growth.train.config import DIVERGED_LOSS, RunConfig
 from tune_growth.train.counters import Counters
-from tune_growth.train.device import autocast, pick_device, resolve_precision, use_channels_last
+from tune_growth.train.device import (autocast, configure_cuda, default_eval_batch, pick_device, resolve_compile,
+                                     resolve_precision, use_channels_last)
 from tune_growth.train.evaluation import diverged_metrics, feature_logits, image_logits, split_metrics
 from tune_growth.train.frozen import FrozenPrefix
 from tune_growth.train.loss import StageLoss
@@ -52,6 +53,9 @@ class Trainer:
     def __init__(self, schedule: Schedule, data: ImageDataset, config: RunConfig = RunConfig()) -> None:
         self.schedule, self.config = schedule, config
         self.device = pick_device(config.device)
+        if self.device.type == "cuda":
+            configure_cuda()
+        self.eval_batch = config.eval_batch or default_eval_batch(self.device)
         self.data = data.to(self.device)
         schedule.check_dataset(self.data.examples_per_class().tolist(), self.data.image_size)
         if config.monitor == "val" and not len(self.data.val_y):
@@ -65,12 +69,26 @@ class Trainer:
             load_pretrained(model, config.model, config.pretrained)
         layout = torch.channels_last if channels_last else torch.preserve_format
         self.model = model.to(self.device, memory_format=layout)
+        # The training forward pass, compiled where it pays (device.resolve_compile): dynamo
+        # specializes on shapes (dynamic=False), so each stage's image size compiles once; the
+        # module itself stays uncompiled, so checkpoints and evaluation see plain parameter names.
+        self.compiled = resolve_compile(config.compile, self.device)
+        self.train_model = torch.compile(self.model, dynamic=False) if self.compiled else self.model
         self.optimizer = self._make_optimizer()
         self.augmenter = Augmenter(schedule.augment, self.data.mean, self.data.std, self.device, channels_last)
-        self.prefix = FrozenPrefix(self.model, schedule, self.data, self.augmenter, config, self.precision)
+        self.prefix = FrozenPrefix(self.model, schedule, self.data, self.augmenter, config, self.precision,
+                                   self.eval_batch, self.train_model)
         self.lr = StageLR(schedule, config, self.precision, self.data.fingerprint)
         self.loss = StageLoss(self.data.num_classes, schedule.label_smoothing, self.device)
         self.generator = torch.Generator(self.device).manual_seed(config.seed)
+        # Draws the host needs as numbers (mixup's weight) come from a CPU generator, so drawing
+        # them never waits for the device; on the CPU that is the run's generator itself.
+        self.host_generator = (self.generator if self.device.type == "cpu"
+                               else torch.Generator().manual_seed(config.seed))
+        # Training losses summed on the device since the last record (float64: the same sums the
+        # host's Python floats gave); read, and checked for divergence, only at a record.
+        self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        self.prepared: tuple[int, torch.Tensor] | None = None  # (size px, normalized train set), see _batch
         self.rankings = cached_rankings(self.data, schedule.selection, schedule.selection_seed, config.cache_dir)
         n_train = len(self.data.train_y)
         self.stage_steps = [max(1, math.ceil(e / schedule.batch_size)) for e in schedule.stage_examples(n_train)]
@@ -90,9 +108,12 @@ class Trainer:
     def _make_optimizer(self) -> torch.optim.Optimizer:
         """One parameter group per layer group, so a stage can set each group's LR multiplier."""
         s, params = self.schedule, param_groups(self.model)
+        # On CUDA one fused kernel updates every parameter; on the CPU the default per-tensor
+        # loop, whose numbers every CPU figure and test was made with.
+        fused = {"fused": True} if self.device.type == "cuda" else {}
         if s.optimizer == "adamw":
-            return torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.99), weight_decay=s.weight_decay)
-        return torch.optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True, weight_decay=s.weight_decay)
+            return torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.99), weight_decay=s.weight_decay, **fused)
+        return torch.optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True, weight_decay=s.weight_decay, **fused)
 
     def stage_indices(self, k: int) -> torch.Tensor:
         """Training indices of stage k: the first per_class of each of its classes' rankings."""
@@ -106,18 +127,34 @@ class Trainer:
         self.prefix.apply(k, self.optimizer)
         self.lr.begin(k, self._range_test)
         self.prefix.update(k)
-        self.stream = IndexStream(self.stage_indices(k), self.generator)
+        self.stream = IndexStream(self.stage_indices(k), self.generator, host_copy=self.prefix.needs_host_indices())
+        self.prepared = None
+        size = self.schedule.stages[k].image_size
+        float_mb = self.data.train_x[:1].numel() / self.data.image_size ** 2 * size ** 2 * len(self.data.train_y) * 4 / 2**20
+        if not self._geometric(k) and self.prefix.cache is None and float_mb <= self.config.activation_mb:
+            # Nothing moves pixels in this stage: normalize (and resize) the training set once, in
+            # the same memory budget as activation caches, and every batch is a gather from it
+            # (the same numbers: normalizing and resizing are per image).
+            self.prepared = (size, self.augmenter.normalize(self.data.train_x, size))
         self.loss.set_classes(self.schedule.stages[k].classes)
 
     def _batch(self, k: int, idx: torch.Tensor, generator: torch.Generator) -> Batch:
         """Stage k's training batch of examples `idx`: cached features, or augmented (when the
         stage augments) and normalized images at the stage's size."""
-        cached = self.prefix.batch(idx)
+        cached = self.prefix.batch(idx, self.stream.last_host)
         if cached is not None:
             return cached
         stage = self.schedule.stages[k]
+        if self.prepared is not None:
+            return self.augmenter.mix(self.prepared[1][idx], self.data.train_y[idx], self.host_generator,
+                                      train=stage.augment)
         return self.augmenter.batch(self.data.train_x, self.data.train_y, idx, stage.image_size, generator,
-                                    train=stage.augment)
+                                    train=stage.augment, host=self.host_generator)
+
+    def _geometric(self, k: int) -> bool:
+        """Whether stage k's augmentation moves or masks pixels (crop, flip, cutout)."""
+        aug = self.schedule.augment
+        return self.schedule.stages[k].augment and bool(aug.crop_pad or aug.flip or aug.cutout)
 
     def _loss(self, batch: Batch, subset: bool = True) -> torch.Tensor:
         """The stage's loss of `batch` (loss.py); `subset=False`: over all classes."""
@@ -125,16 +162,24 @@ class Trainer:
             logits = self.prefix.forward(batch.x)
         return self.loss(logits, batch, subset)
 
+    def _eager_loss(self, batch: Batch) -> torch.Tensor:
+        """The loss over all classes through the uncompiled model (the range test's few hundred
+        steps at one LR each are not worth a compilation)."""
+        with autocast(self.device, self.precision):
+            logits = self.model(batch.x)
+        return self.loss(logits, batch, subset=False)
+
     def _range_test(self, size: int, augment: bool, seed: int) -> tuple[list[float], list[float]]:
         """LR range test over all classes, with its own generator (the run's randomness is
         untouched) and full forward passes; model and optimizer come back unchanged."""
         gen = torch.Generator(self.device).manual_seed(seed)
+        host = gen if self.device.type == "cpu" else torch.Generator().manual_seed(seed)
         stream = IndexStream(torch.arange(len(self.data.train_y), device=self.device), gen)
 
         def next_loss() -> torch.Tensor:
-            return self._loss(self.augmenter.batch(self.data.train_x, self.data.train_y,
-                                                   stream.next(self.schedule.batch_size), size, gen, augment),
-                              subset=False)
+            return self._eager_loss(self.augmenter.batch(self.data.train_x, self.data.train_y,
+                                                         stream.next(self.schedule.batch_size), size, gen, augment,
+                                                         host=host))
 
         # The global RNG (dropout) comes back as it was: a run whose range test was read from the
         # disk cache must draw the same dropout masks as the run that computed it.
@@ -166,17 +211,21 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-            value = float(loss.detach())  # one host sync per step; cheap beside a step, and needed to stop on NaN
-            ctr.add_step(s.batch_size, s.stages[k].image_size, value)
+            self.loss_sum += loss.detach()  # on the device: no host sync per step
+            ctr.add_step(s.batch_size, s.stages[k].image_size)
             stage_done = ctr.stage_step >= self.stage_steps[k]
             if stage_done:  # advance before yielding, so a checkpoint taken now never straddles stages
                 ctr.next_stage()
                 self.stream = None
-            if not math.isfinite(value):
-                ctr.status = "diverged"
-            elif ctr.stage == len(s.stages):
+            if ctr.stage == len(s.stages):
                 ctr.status = "completed"
             if ctr.eval_due(self.eval_every) or stage_done or ctr.status != "running":
+                # The one read of the losses since the last record: a NaN or infinite one among
+                # them ends the run here, at most one evaluation after it appeared.
+                ctr.loss_sum = float(self.loss_sum)
+                self.loss_sum.zero_()
+                if not math.isfinite(ctr.loss_sum):
+                    ctr.status = "diverged"
                 self._sync()
                 stop = time.perf_counter()
                 ctr.wall += stop - mark
@@ -207,10 +256,10 @@ class Trainer:
         precision = partial(autocast, self.device, self.precision)
         if self.prefix.serves(split, size):  # a cached stage: the frozen prefix ran once over the split
             features = [cache.gather() for cache in self.prefix.eval_cache.values()]
-            logits = feature_logits(self.prefix.rest, features, precision, self.config.eval_batch)
+            logits = feature_logits(self.prefix.rest, features, precision, self.eval_batch)
         else:
             logits = image_logits(self.model, images, lambda x: self.augmenter.normalize(x, size), precision,
-                                  self.config.eval_batch, self.schedule.tta)
+                                  self.eval_batch, self.schedule.tta)
         self.prefix.train_mode(self.counters.stage)
         return split_metrics(split, logits, y, classes, self.data.num_classes)
 
