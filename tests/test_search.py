@@ -216,7 +216,7 @@ def test_asha_lets_a_late_blooming_schedule_survive_the_first_rung(ray_session, 
 
 
 def cli_command(storage, *extra):
-    return [sys.executable, "-m", "tune_growth.search", "h1", "--trials", "8", "--budget", "3", "--evals", "4",
+    return [sys.executable, "-m", "tune_growth.search", "h1", "--trials", "8", "--budget", "2", "--evals", "4",
             "--storage", str(storage), "--name", "interrupted", "--num-cpus", "2", *extra]
 
 
@@ -253,6 +253,8 @@ def test_resume_after_the_driver_is_interrupted_runs_each_trial_once(tmp_path, s
     history = searcher_state(exp_dir)["history"]
     assert [e["trial_id"] for e in history] == trials["trial_id"].tolist()
     assert all(e["state"] != "RUNNING" for e in history)
+    shown = [t.user_attrs["trial_id"] for t in journal_study(exp_dir).trials]  # the dashboard's view: once each
+    assert sorted(shown) == sorted(trials["trial_id"])
 
 
 TWO_NODES = textwrap.dedent('''

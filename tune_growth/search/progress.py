@@ -6,8 +6,9 @@ one starting in its slot) share one line. Each line says what happened, then the
 (stage, image size, classes, budget used, validation accuracy), the counts so far, the best
 validation accuracy against the baseline control's, elapsed time and an estimate of what is left:
 
-    [  2:41] #3 completed 97.75% · #5 started | running #4 stage 2/3 28px 10cls 41% 93.50%, #5 starting |
-             done 3/32: 3 completed, 0 stopped, 0 diverged, 0 errored | best 97.75% (#3) vs baseline 97.50% | ~21:30 left
+    [   0:55] #4 completed 97.75%, #6 started, #5 completed 97.50%, #7 started | running #6 stage 3 28px
+              10cls 5% 61.25%, #7 stage 1 28px 10cls 1/cls 5% 56.00% | done 6/32: 6 completed, 0 stopped,
+              0 diverged, 0 errored | best 97.75% (#4) vs baseline 97.50% | ~3:52 left
 
 (on one line). Statuses come from the trial's own last record: "stopped" is a trial the scheduler
 ended before its schedule finished. Ray's own table stays available with `--verbose`.
@@ -130,10 +131,11 @@ class LiveProgress(Callback):
             if r is None:
                 shown.append(f"#{number} starting")
                 continue
-            stages = f"stage {r.get('stage', 0) + 1}" if "stage" in r else ""
-            value = r.get(self.metric)
-            shown.append(f"#{number} {stages} {r.get('image_size', '?')}px {r.get('classes_seen', '?')}cls "
-                         f"{r.get('budget_used', 0):.0%}" + (f" {value:.2%}" if value is not None else ""))
+            value, per_class = r.get(self.metric), r.get("per_class", -1)
+            examples = f" {per_class}/cls" if per_class is not None and per_class > 0 else ""  # H1's stages
+            shown.append(f"#{number} stage {r.get('stage', 0) + 1} {r.get('image_size', '?')}px "
+                         f"{r.get('classes_seen', '?')}cls{examples} {r.get('budget_used', 0):.0%}"
+                         + (f" {value:.2%}" if value is not None else ""))
         extra = len(shown) - MAX_RUNNING_SHOWN
         return shown[:MAX_RUNNING_SHOWN] + ([f"+{extra} more"] if extra > 0 else [])
 

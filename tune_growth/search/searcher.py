@@ -51,6 +51,7 @@ class ScheduleSearcher(Searcher):
         self.by_trial: dict[str, int] = {}
         self.journal, self.study_name = journal, study_name
         self._journal_study: optuna.Study | None = None  # opened on first use; never pickled
+        self._published: set[str] = set()  # trial ids already in the journal
 
     # --- suggesting -----------------------------------------------------------------------
     def _sampler(self, k: int) -> optuna.samplers.BaseSampler:
@@ -106,6 +107,8 @@ class ScheduleSearcher(Searcher):
             storage = JournalStorage(JournalFileBackend(str(self.journal)))
             self._journal_study = optuna.create_study(storage=storage, study_name=self.study_name, load_if_exists=True,
                                                       direction="maximize" if self.mode == "max" else "minimize")
+            # a resumed search may report a trial again that finished after Tune's last snapshot
+            self._published = {t.user_attrs.get("trial_id") for t in self._journal_study.trials}
         return self._journal_study
 
     def journal_state(self, entry: dict) -> tuple[str, float | None, dict[int, float]]:
@@ -115,6 +118,10 @@ class ScheduleSearcher(Searcher):
     def _publish(self, entry: dict, result: dict) -> None:
         if not self.journal:
             return
+        study = self.journal_study()
+        if entry["trial_id"] in self._published:
+            return
+        self._published.add(entry["trial_id"])
         from optuna.distributions import json_to_distribution
 
         state, value, intermediate = self.journal_state(entry)
@@ -125,13 +132,13 @@ class ScheduleSearcher(Searcher):
         attrs = {"trial_id": entry["trial_id"], "hypothesis": entry["config"].get("hypothesis"),
                  "schedule": result.get("schedule"), "control": entry["control"], "status": result.get("status")}
         attrs.update({k: entry[k] for k in ("rung", "point") if k in entry})
-        self.journal_study().add_trial(optuna.trial.create_trial(
+        study.add_trial(optuna.trial.create_trial(
             state=optuna.trial.TrialState[state], value=value if state == "COMPLETE" else None,
             params=entry["params"], distributions={k: json_to_distribution(v) for k, v in entry["distributions"].items()},
             intermediate_values=intermediate, user_attrs={k: v for k, v in attrs.items() if v is not None}))
 
     def __getstate__(self) -> dict:  # Tune pickles its searcher with the experiment; a storage does not pickle
-        return {**self.__dict__, "_journal_study": None}
+        return {**self.__dict__, "_journal_study": None, "_published": set()}
 
     def optuna_study(self) -> optuna.Study:
         """The space's finished trials as an Optuna study (for optuna.importance and plots)."""
