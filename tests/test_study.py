@@ -72,13 +72,11 @@ def test_a_tiny_study_end_to_end(ray_session, mnist, tmp_path, capsys):
 
 
 def test_no_budgeted_duplicate_when_the_baseline_already_decays_linearly(mnist, tmp_path):
-    from types import SimpleNamespace
-
-    from tune_growth.study.__main__ import collect
+    from tune_growth.study.__main__ import collect, parser
     base = build_schedule({"hypothesis": "baseline", "lr_policy": "linear", "budget_epochs": 1.0}, mnist)
     path = tmp_path / "base.json"
     path.write_text(base.to_json())
-    args = SimpleNamespace(results=None, schedule=[path], budget=None, no_controls=False)
+    args = parser().parse_args(["--schedule", str(path)])
     assert "budgeted" not in collect(args, mnist)
     path.write_text(build_schedule({"hypothesis": "baseline", "budget_epochs": 1.0}, mnist).to_json())
     assert collect(args, mnist)["budgeted"].lr_policy.name == "linear"

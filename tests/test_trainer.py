@@ -258,7 +258,8 @@ def test_example_rankings_are_computed_once_per_dataset_and_method(mnist, tmp_pa
 
 
 def test_an_unaugmented_stage_gathers_from_a_set_normalized_once(mnist, tmp_path):
-    s = schedule(mnist, mixup_alpha=0.3)  # mixup mixes after normalizing: still a gather from the prepared set
+    # stage 0: 2 epochs at half size; mixup mixes after normalizing, so still a gather from the prepared set
+    s = schedule(mnist, hypothesis="h3", stages=2, early_share=0.5, budget_epochs=4.0, mixup_alpha=0.3)
     trainer = Trainer(s, mnist, RunConfig(device="cpu", cache_dir=str(tmp_path)))
     trainer.enter_stage(0)  # a smaller image size than stored: normalized and resized once
     size, prepared = trainer.prepared
@@ -269,9 +270,13 @@ def test_an_unaugmented_stage_gathers_from_a_set_normalized_once(mnist, tmp_path
     trainer.host_generator.manual_seed(0)
     got = trainer._batch(0, idx, trainer.generator)
     assert torch.equal(got.x, per_batch.x) and got.lam == per_batch.lam and torch.equal(got.y_mix, per_batch.y_mix)
-    cropped = Trainer(schedule(mnist, crop_pad=2), mnist, RunConfig(device="cpu", cache_dir=str(tmp_path)))
+    cropped = Trainer(schedule(mnist, hypothesis="h3", stages=2, early_share=0.5, budget_epochs=4.0, crop_pad=2),
+                      mnist, RunConfig(device="cpu", cache_dir=str(tmp_path)))
     cropped.enter_stage(0)
     assert cropped.prepared is None  # a crop moves pixels at the stored size: per batch
+    short = Trainer(schedule(mnist), mnist, RunConfig(device="cpu", cache_dir=str(tmp_path)))
+    short.enter_stage(0)
+    assert short.prepared is None  # 1/cls for a sliver of the budget: less than one pass, per batch is less work
 
 
 def test_a_compiled_run_matches_eager_and_its_checkpoint_loads_uncompiled(mnist, tmp_path):

@@ -131,10 +131,12 @@ class Trainer:
         self.prepared = None
         size = self.schedule.stages[k].image_size
         float_mb = self.data.train_x[:1].numel() / self.data.image_size ** 2 * size ** 2 * len(self.data.train_y) * 4 / 2**20
-        if not self._geometric(k) and self.prefix.cache is None and float_mb <= self.config.activation_mb:
-            # Nothing moves pixels in this stage: normalize (and resize) the training set once, in
-            # the same memory budget as activation caches, and every batch is a gather from it
-            # (the same numbers: normalizing and resizing are per image).
+        one_pass = self.stage_steps[k] * self.schedule.batch_size >= len(self.data.train_y)
+        if not self._geometric(k) and self.prefix.cache is None and one_pass and float_mb <= self.config.activation_mb:
+            # Nothing moves pixels in this stage and it draws at least one pass over the set:
+            # normalize (and resize) the training set once, in the same memory budget as activation
+            # caches, and every batch is a gather from it (the same numbers: normalizing and
+            # resizing are per image). On the CPU this measured within +-7% of per batch (README).
             self.prepared = (size, self.augmenter.normalize(self.data.train_x, size))
         self.loss.set_classes(self.schedule.stages[k].classes)
 
