@@ -9,10 +9,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup run test bench clean
 
+# pip -qq: errors only; its warnings (e.g. about find-links folders a machine lacks) are noise here
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install -qq --upgrade pip
+	$(PY) -m pip install -qq -e '.[dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
