@@ -170,6 +170,10 @@ class LiveProgress(Callback):
     def flush(self) -> None:
         if not self.pending:
             return
-        print(self.line(), file=self.out or sys.stdout, flush=True)
+        try:
+            text = self.line()
+        except (TypeError, ValueError, KeyError) as err:  # a display must never end a search
+            text = f"{', '.join(self.pending)} (progress line failed: {type(err).__name__}: {err})"
+        print(text, file=self.out or sys.stdout, flush=True)
         self.lines += 1
         self.pending, self.pending_since = [], None

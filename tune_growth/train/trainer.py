@@ -74,6 +74,9 @@ class Trainer:
         # module itself stays uncompiled, so checkpoints and evaluation see plain parameter names.
         self.compiled = resolve_compile(config.compile, self.device)
         self.train_model = torch.compile(self.model, dynamic=False) if self.compiled else self.model
+        if self.compiled:  # one graph per stage (its size and frozen groups); past the limit dynamo runs eager
+            dynamo = torch._dynamo.config
+            dynamo.recompile_limit = max(dynamo.recompile_limit, len(schedule.stages) + 1)
         self.optimizer = self._make_optimizer()
         self.augmenter = Augmenter(schedule.augment, self.data.mean, self.data.std, self.device, channels_last)
         self.prefix = FrozenPrefix(self.model, schedule, self.data, self.augmenter, config, self.precision,
@@ -88,7 +91,7 @@ class Trainer:
         # Training losses summed on the device since the last record (float64: the same sums the
         # host's Python floats gave); read, and checked for divergence, only at a record.
         self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
-        self.prepared: tuple[int, torch.Tensor] | None = None  # (size px, normalized train set), see _batch
+        self.prepared: torch.Tensor | None = None  # the training set normalized at the stage's size, or None
         self.rankings = cached_rankings(self.data, schedule.selection, schedule.selection_seed, config.cache_dir)
         n_train = len(self.data.train_y)
         self.stage_steps = [max(1, math.ceil(e / schedule.batch_size)) for e in schedule.stage_examples(n_train)]
@@ -128,16 +131,10 @@ class Trainer:
         self.lr.begin(k, self._range_test)
         self.prefix.update(k)
         self.stream = IndexStream(self.stage_indices(k), self.generator, host_copy=self.prefix.needs_host_indices())
-        self.prepared = None
-        size = self.schedule.stages[k].image_size
-        float_mb = self.data.train_x[:1].numel() / self.data.image_size ** 2 * size ** 2 * len(self.data.train_y) * 4 / 2**20
-        one_pass = self.stage_steps[k] * self.schedule.batch_size >= len(self.data.train_y)
-        if not self._geometric(k) and self.prefix.cache is None and one_pass and float_mb <= self.config.activation_mb:
-            # Nothing moves pixels in this stage and it draws at least one pass over the set:
-            # normalize (and resize) the training set once, in the same memory budget as activation
-            # caches, and every batch is a gather from it (the same numbers: normalizing and
-            # resizing are per image). On the CPU this measured within +-7% of per batch (README).
-            self.prepared = (size, self.augmenter.normalize(self.data.train_x, size))
+        stage = self.schedule.stages[k]  # a set normalized once when batches can gather from it (augment.py)
+        self.prepared = None if self.prefix.cache is not None else self.augmenter.prepare(
+            self.data.train_x, stage.image_size, self.stage_steps[k] * self.schedule.batch_size,
+            self.config.activation_mb, stage.augment)
         self.loss.set_classes(self.schedule.stages[k].classes)
 
     def _batch(self, k: int, idx: torch.Tensor, generator: torch.Generator) -> Batch:
@@ -148,15 +145,10 @@ class Trainer:
             return cached
         stage = self.schedule.stages[k]
         if self.prepared is not None:
-            return self.augmenter.mix(self.prepared[1][idx], self.data.train_y[idx], self.host_generator,
+            return self.augmenter.mix(self.prepared[idx], self.data.train_y[idx], self.host_generator,
                                       train=stage.augment)
         return self.augmenter.batch(self.data.train_x, self.data.train_y, idx, stage.image_size, generator,
                                     train=stage.augment, host=self.host_generator)
-
-    def _geometric(self, k: int) -> bool:
-        """Whether stage k's augmentation moves or masks pixels (crop, flip, cutout)."""
-        aug = self.schedule.augment
-        return self.schedule.stages[k].augment and bool(aug.crop_pad or aug.flip or aug.cutout)
 
     def _loss(self, batch: Batch, subset: bool = True) -> torch.Tensor:
         """The stage's loss of `batch` (loss.py); `subset=False`: over all classes."""
