@@ -54,8 +54,10 @@ def measure(data, model: str, width: float, crop: int, flip: bool, repeats: int,
     sec = interleaved_medians({"bare": bare, "trainer": trainer_epoch}, repeats, probe.device)
     train = sorted(trainer_epoch.seconds)[len(trainer_epoch.seconds) // 2]
     return {"model": model, "width": width, "dataset": data.name, "steps": probe.total_steps, "batch_size": batch,
-            "precision": probe.precision, "compiled": probe.compiled, "images_per_second": round(probe.total_steps * batch / train),
-            "bare_images_per_second": round(probe.total_steps * batch / sec["bare"]), "bare_seconds": round(sec["bare"], 4), "trainer_seconds": round(train, 4),
+            "precision": probe.precision, "compiled": probe.compiled,
+            "images_per_second": round(probe.total_steps * batch / train),
+            "bare_images_per_second": round(probe.total_steps * batch / sec["bare"]),
+            "bare_seconds": round(sec["bare"], 4), "trainer_seconds": round(train, 4),
             "trainer_over_bare": round(train / sec["bare"], 3)}
 
 

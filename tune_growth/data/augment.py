@@ -102,6 +102,13 @@ def resize_batch(x: torch.Tensor, size: int) -> torch.Tensor:
                          antialias=size < x.shape[-1])
 
 
+def host_generator(generator: torch.Generator, seed: int) -> torch.Generator:
+    """The CPU generator for draws the host needs as numbers (mixup's weight) beside `generator`:
+    `generator` itself on the CPU (so CPU runs draw as before), else a CPU generator seeded alike,
+    so drawing never waits for the device."""
+    return generator if generator.device.type == "cpu" else torch.Generator().manual_seed(seed)
+
+
 def mixup(x: torch.Tensor, y: torch.Tensor, alpha: float, generator: torch.Generator) -> Batch:
     """Mix each image with its neighbour in the batch (the roll-by-one pairing torchvision's MixUp
     uses), weight lam ~ Beta(alpha, alpha) drawn once per batch from `generator`, a CPU generator

@@ -171,8 +171,9 @@ def _resources(records: list[dict]) -> dict:
     return {"cpus": first.get("cpus"), "gpus": first.get("gpus"), "device": first.get("device")}
 
 
-def _status(records: list[dict], tune_status: str, errored: bool, config: dict) -> str:
-    """completed: the schedule ran to the end of the search's budget; screened: it ran to the end
+def trial_status(records: list[dict], tune_status: str, errored: bool, config: dict) -> str:
+    """A trial's status from its records, Tune's status and its config (the Parquet export's, and
+    the live progress line's). completed: the schedule ran to the end of the search's budget; screened: it ran to the end
     of a smaller one (a budget rung below the top: search/ladder.py), so it is never "the best"."""
     last = records[-1] if records else {}
     if last.get("status") == "diverged":
@@ -207,7 +208,7 @@ def read_experiment(exp_dir: str | Path, targets=TARGETS) -> tuple[pd.DataFrame,
                "hypothesis": config.get("hypothesis"), "config_json": json.dumps(config, sort_keys=True),
                **{f"param_{k}": v for k, v in config.items()},
                "schedule_json": schedule_json, "schedule": last.get("schedule"), "lr_finder_json": lr_finder_json,
-               "status": _status(records, statuses.get(trial_id, ""), error is not None, config),
+               "status": trial_status(records, statuses.get(trial_id, ""), error is not None, config),
                "rung": config.get("rung"), "point": config.get("point"),
                "final_val_acc": last.get("val_acc"),
                "best_val_acc": max((r["val_acc"] for r in records if r.get("val_acc") is not None), default=None),

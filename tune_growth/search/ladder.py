@@ -82,15 +82,14 @@ class BudgetLadder(ScheduleSearcher):
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         """Nothing: a run's fidelity is its rung, known when it finishes (on_trial_complete)."""
 
-    def journal_state(self, entry: dict) -> tuple[str, float | None, dict[int, float]]:
-        """A run below the top rung shows in the dashboard as PRUNED, its value an intermediate one
-        at its rung's share of the budget (thousandths, as ASHA's): it was never a full-budget result."""
-        state, value, intermediate = super().journal_state(entry)
-        rung = entry.get("rung")
+    def journal_state(self, entry: dict, result: dict) -> tuple[str, float | None, dict[int, float]]:
+        """A run's one value is at its rung (its own budget_used is of its own, smaller budget, so
+        no intermediate values): below the top rung it shows in the dashboard as PRUNED, its value
+        an intermediate one at the rung's share of the budget (thousandths, as ASHA's)."""
+        state, value, rung = entry["state"], entry["value"], entry.get("rung")
         if entry["control"] or rung is None or rung == self.rungs - 1 or state != "COMPLETE":
-            return state, value, intermediate
-        share = int(round(self.rung_budget(rung) / self.budget_epochs * STEP_SCALE))
-        return "PRUNED", None, {**intermediate, share: value}
+            return state, value, {}
+        return "PRUNED", None, {int(round(self.rung_budget(rung) / self.budget_epochs * STEP_SCALE)): value}
 
     def get_state(self) -> dict:
         return {**super().get_state(), "budget_epochs": self.budget_epochs, "eta": self.eta, "rungs": self.rungs}

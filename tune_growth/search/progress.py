@@ -23,8 +23,10 @@ from typing import IO
 
 from ray.tune import Callback
 
+from tune_growth.results.export import trial_status
+
 MAX_RUNNING_SHOWN = 4  # running trials listed on a line; more are counted
-STATUSES = ("completed", "stopped", "diverged", "errored")
+STATUSES = ("completed", "screened", "stopped", "diverged", "errored")  # trials.parquet's, once ended
 
 
 
@@ -33,15 +35,6 @@ def clock(seconds: float) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def final_status(result: dict | None) -> str:
-    """completed, stopped or diverged, from a trial's last record (a trial that ended without a
-    finished record was stopped by the scheduler)."""
-    result = result or {}
-    if result.get("status") == "diverged":
-        return "diverged"
-    return "completed" if result.get("finished") else "stopped"
 
 
 class LiveProgress(Callback):
@@ -94,11 +87,12 @@ class LiveProgress(Callback):
                         (f" {value:.2%}" if value is not None else ""))
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-        result = trial.last_result or self.latest.get(trial.trial_id)
-        self._end(self.number(trials, trial), trial, final_status(result), result)
+        result = trial.last_result or self.latest.get(trial.trial_id) or {}
+        self._end(self.number(trials, trial), trial, trial_status([result], "TERMINATED", False, trial.config), result)
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        self._end(self.number(trials, trial), trial, "errored", self.latest.get(trial.trial_id))
+        result = self.latest.get(trial.trial_id) or {}
+        self._end(self.number(trials, trial), trial, trial_status([result], "ERROR", True, trial.config), result)
 
     def _end(self, number: int, trial, status: str, result: dict | None) -> None:
         result = result or {}

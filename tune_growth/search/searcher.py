@@ -111,9 +111,14 @@ class ScheduleSearcher(Searcher):
             self._published = {t.user_attrs.get("trial_id") for t in self._journal_study.trials}
         return self._journal_study
 
-    def journal_state(self, entry: dict) -> tuple[str, float | None, dict[int, float]]:
-        """The state, value and intermediate values a finished entry shows in the dashboard."""
-        return entry["state"], entry["value"], {int(k): v for k, v in entry["intermediate"].items()}
+    def journal_state(self, entry: dict, result: dict) -> tuple[str, float | None, dict[int, float]]:
+        """The state, value and intermediate values a finished entry shows in the dashboard: its
+        reported values, and the record that ended it (Tune passes the result a scheduler stops on
+        to on_trial_complete only, not to on_trial_result)."""
+        intermediate = {int(k): v for k, v in entry["intermediate"].items()}
+        if self.metric in result and self.fidelity in result:
+            intermediate[int(round(result[self.fidelity] * STEP_SCALE))] = float(result[self.metric])
+        return entry["state"], entry["value"], intermediate
 
     def _publish(self, entry: dict, result: dict) -> None:
         if not self.journal:
@@ -124,11 +129,7 @@ class ScheduleSearcher(Searcher):
         self._published.add(entry["trial_id"])
         from optuna.distributions import json_to_distribution
 
-        state, value, intermediate = self.journal_state(entry)
-        if self.metric in result and self.fidelity in result and entry.get("rung") is None:
-            # the record that ended the trial reaches on_trial_complete only (Tune does not pass
-            # the result a scheduler stops on to on_trial_result): the dashboard shows it too
-            intermediate[int(round(result[self.fidelity] * STEP_SCALE))] = float(result[self.metric])
+        state, value, intermediate = self.journal_state(entry, result)
         attrs = {"trial_id": entry["trial_id"], "hypothesis": entry["config"].get("hypothesis"),
                  "schedule": result.get("schedule"), "control": entry["control"], "status": result.get("status")}
         attrs.update({k: entry[k] for k in ("rung", "point") if k in entry})

@@ -133,9 +133,7 @@ def built(args, data: ImageDataset, taken: dict[str, Schedule]) -> dict[str, Sch
         raise ScheduleError(f"--hypotheses {' '.join(unknown)} is invalid; expected names from {', '.join(HYPOTHESES)}")
     if args.set and not args.hypotheses:
         raise ValueError("--set applies to --hypotheses schedules; expected --hypotheses NAME ... with it")
-    params = parse_sets(args.set)
-    if args.budget is not None:
-        params["budget_epochs"] = args.budget
+    params = parse_sets(args.set)  # the budget: collect() sets every schedule's to one
     out = {}
     for name in dict.fromkeys(args.hypotheses):  # in order, once each
         label = name if name not in taken else f"{name}:default"

@@ -83,8 +83,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:

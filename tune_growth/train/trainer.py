@@ -27,7 +27,7 @@ from typing import Iterator
 import torch
 
 from tune_growth.data import ImageDataset
-from tune_growth.data.augment import Augmenter, Batch, IndexStream
+from tune_growth.data.augment import Augmenter, Batch, IndexStream, host_generator
 from tune_growth.models.groups import param_groups
 from tune_growth.models.pretrained import load_pretrained
 from tune_growth.models.registry import build_model
@@ -84,10 +84,7 @@ class Trainer:
         self.lr = StageLR(schedule, config, self.precision, self.data.fingerprint)
         self.loss = StageLoss(self.data.num_classes, schedule.label_smoothing, self.device)
         self.generator = torch.Generator(self.device).manual_seed(config.seed)
-        # Draws the host needs as numbers (mixup's weight) come from a CPU generator, so drawing
-        # them never waits for the device; on the CPU that is the run's generator itself.
-        self.host_generator = (self.generator if self.device.type == "cpu"
-                               else torch.Generator().manual_seed(config.seed))
+        self.host_generator = host_generator(self.generator, config.seed)  # mixup's weights (augment.py)
         # Training losses summed on the device since the last record (float64: the same sums the
         # host's Python floats gave); read, and checked for divergence, only at a record.
         self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
@@ -150,30 +147,24 @@ class Trainer:
         return self.augmenter.batch(self.data.train_x, self.data.train_y, idx, stage.image_size, generator,
                                     train=stage.augment, host=self.host_generator)
 
-    def _loss(self, batch: Batch, subset: bool = True) -> torch.Tensor:
-        """The stage's loss of `batch` (loss.py); `subset=False`: over all classes."""
+    def _loss(self, batch: Batch, subset: bool = True, eager: bool = False) -> torch.Tensor:
+        """The stage's loss of `batch` (loss.py); `subset=False`: over all classes; `eager`: through
+        the uncompiled whole model (the range test's few hundred steps are not worth a compilation)."""
         with autocast(self.device, self.precision):
-            logits = self.prefix.forward(batch.x)
+            logits = self.model(batch.x) if eager else self.prefix.forward(batch.x)
         return self.loss(logits, batch, subset)
-
-    def _eager_loss(self, batch: Batch) -> torch.Tensor:
-        """The loss over all classes through the uncompiled model (the range test's few hundred
-        steps at one LR each are not worth a compilation)."""
-        with autocast(self.device, self.precision):
-            logits = self.model(batch.x)
-        return self.loss(logits, batch, subset=False)
 
     def _range_test(self, size: int, augment: bool, seed: int) -> tuple[list[float], list[float]]:
         """LR range test over all classes, with its own generator (the run's randomness is
         untouched) and full forward passes; model and optimizer come back unchanged."""
         gen = torch.Generator(self.device).manual_seed(seed)
-        host = gen if self.device.type == "cpu" else torch.Generator().manual_seed(seed)
+        host = host_generator(gen, seed)
         stream = IndexStream(torch.arange(len(self.data.train_y), device=self.device), gen)
 
         def next_loss() -> torch.Tensor:
-            return self._eager_loss(self.augmenter.batch(self.data.train_x, self.data.train_y,
-                                                         stream.next(self.schedule.batch_size), size, gen, augment,
-                                                         host=host))
+            return self._loss(self.augmenter.batch(self.data.train_x, self.data.train_y,
+                                                   stream.next(self.schedule.batch_size), size, gen, augment, host=host),
+                              subset=False, eager=True)
 
         # The global RNG (dropout) comes back as it was: a run whose range test was read from the
         # disk cache must draw the same dropout masks as the run that computed it.
