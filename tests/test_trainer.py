@@ -223,7 +223,9 @@ def test_a_stage_heavy_schedule_is_not_charged_for_its_stage_end_evaluations(mni
     best = _interleaved_fastest({"plain": lambda: _last_record(Trainer(s, mnist, config)),
                                  "slow": lambda: _last_record(SlowEvaluation(s, mnist, config), checkpoint)})
     plain, slow = best["plain"], best["slow"]
-    assert abs(slow["wall_seconds"] - plain["wall_seconds"]) <= 0.1 * plain["wall_seconds"], (plain, slow)
+    # within 20%: the steps after each slow evaluation start with cold caches (measured +11.9% on 2
+    # cores); a clock that counted the 8x evaluations would read several times longer
+    assert abs(slow["wall_seconds"] - plain["wall_seconds"]) <= 0.2 * plain["wall_seconds"], (plain, slow)
     # six stage ends + the final test: 7 evaluations at 8x, plus the checkpoints, sit in eval_seconds
     assert slow["eval_seconds"] > 5 * plain["eval_seconds"]
 
