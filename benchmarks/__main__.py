@@ -20,6 +20,7 @@ BENCHMARKS = {
     "measurement": "benchmarks.measurement",
     "rank_fidelity": "benchmarks.rank_fidelity",
     "gpu": "benchmarks.gpu",
+    "verdict": "benchmarks.verdict",
 }
 
 

@@ -47,12 +47,13 @@ def test_report_writes_every_plot_and_a_self_contained_page(report):
     out = report.parent
     pngs = sorted(p.stem for p in out.glob("*.png"))
     expected = {"loss_vs_step", "loss_vs_examples", "loss_vs_wall", "loss_vs_image_size", "accuracy_vs_cost", "asha",
-                "history_h3_tiny", "history_baseline_tiny", "importance_h3_tiny", "lr_finder", "confusion", "grad_cam"}
+                "history_h3_tiny", "history_baseline_tiny", "importance_h3_tiny", "lr_finder", "confusion", "grad_cam", "expected_best"}
     assert expected <= set(pngs) and any(p.startswith("schedule_") for p in pngs)
     page = report.read_text()
     assert page.count("<img") == len(pngs) and page.count('src="data:image/png;base64,') == len(pngs)
     assert "http://" not in page and "https://" not in page  # nothing to fetch: opens without a server
     assert "Best schedule per hypothesis" in page and "h3" in page and "baseline" in page
+    assert "Expected best against search effort" in page and "n=1" in page  # the searches at equal effort
 
 
 def chromium_driver():

@@ -199,3 +199,17 @@ def test_content_fingerprint_tells_content_apart_and_travels(tmp_path):
 def test_bad_validation_fraction_is_one_line(fraction):
     with pytest.raises(DatasetError, match=rf"validation fraction {fraction} is invalid; expected a fraction in \[0, 1\)"):
         load_dataset(DataSpec("mnist5k", val_fraction=fraction))
+
+
+def test_label_noise_corrupts_exactly_that_share_of_training_labels_only():
+    clean, noisy = load_dataset("mnist5k"), load_dataset(DataSpec("mnist5k", label_noise=0.2))
+    wrong = clean.train_y != noisy.train_y
+    assert int(wrong.sum()) == round(0.2 * len(clean.train_y))  # exactly 20%: a replaced label is always another class
+    assert torch.equal(clean.train_x, noisy.train_x) and clean.mean == noisy.mean  # images and statistics as they were
+    assert torch.equal(clean.val_y, noisy.val_y) and torch.equal(clean.test_y, noisy.test_y)  # select and report clean
+    assert torch.equal(noisy.train_y, load_dataset(DataSpec("mnist5k", label_noise=0.2)).train_y)  # seeded
+    new = torch.bincount(noisy.train_y[wrong], minlength=10)
+    assert (new > 0.5 * new.float().mean()).all()  # the wrong labels spread over every class
+    assert noisy.fingerprint != clean.fingerprint  # caches keyed on content tell them apart
+    with pytest.raises(DatasetError, match=r"label noise 1.0 is invalid; expected a fraction in \[0, 1\)"):
+        load_dataset(DataSpec("mnist5k", label_noise=1.0))

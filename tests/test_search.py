@@ -303,7 +303,7 @@ BAD_CLI = textwrap.dedent('''
     cases = [["h9"], ["/nowhere/space.py"], ["h1", "--trials", "0"], ["h1", "--budget", "-1"],
              ["h1", "--gpus-per-trial", "lots"], ["h1", "--dataset", "cifar10", "--data-root", "/nowhere"],
              ["h1", "--resume", "--name", "never_ran"], ["h1", "--concurrency", "0"], ["h1", "--model", "vgg"],
-             ["h1", "--gpus-per-trial", "1"], ["exists"]]
+             ["h1", "--label-noise", "1.5"], ["h1", "--gpus-per-trial", "1"], ["exists"]]
     if torch.cuda.is_available():  # there that request is valid: it would start a real search
         cases.remove(["h1", "--gpus-per-trial", "1"])
     out = []
@@ -331,7 +331,7 @@ def test_bad_search_input_exits_2_before_ray_starts(tmp_path):
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     expected = ["unknown search space 'h9'", "does not exist", "--trials 0 is invalid", "--budget -1.0 is invalid",
                 "--gpus-per-trial 'lots' is invalid", "'/nowhere' is not a folder", "no experiment at",
-                "--concurrency 0 is invalid", "invalid choice: 'vgg'", "asks for GPUs but this machine has none",
+                "--concurrency 0 is invalid", "invalid choice: 'vgg'", "--label-noise 1.5 is invalid", "asks for GPUs but this machine has none",
                 "exists; pass --resume"]
     if torch.cuda.is_available():
         expected.remove("asks for GPUs but this machine has none")

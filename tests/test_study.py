@@ -42,29 +42,43 @@ def mnist():
 
 
 def test_a_tiny_study_end_to_end(ray_session, mnist, tmp_path, capsys):
-    files = []
-    for hyp, extra in (("h1", {"h1_selection": "iconic"}), ("h3", {})):
-        s = build_schedule({"hypothesis": hyp, "budget_epochs": 1.0, "max_lr": 0.05, **extra}, mnist)
-        path = tmp_path / f"{hyp}.json"
-        path.write_text(s.to_json())
-        files += ["--schedule", str(path)]
+    s = build_schedule({"hypothesis": "h1", "budget_epochs": 1.0, "max_lr": 0.05, "h1_selection": "iconic"}, mnist)
+    path = tmp_path / "h1.json"
+    path.write_text(s.to_json())
     out = tmp_path / "study"
-    assert main([*files, "--seeds", "2", "--evals", "8", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
+    args = ["--schedule", str(path), "--seeds", "3", "--evals", "6", "--out", str(out)]
+    assert main([*args, "--budgets", "0.25", "0.5"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: 3 seeds" in captured.err  # below 5: run, with a warning
     runs, effects = pd.read_parquet(out / "runs.parquet"), pd.read_parquet(out / "effects.parquet")
-    assert set(runs["label"]) == {"h1", "h3", "baseline", "random_growing", "anti_h1", "budgeted"}
-    assert len(runs) == 12 and (runs.groupby("label")["seed"].nunique() == 2).all()
-    assert (runs["status"] == "completed").all()
+    assert set(runs["label"]) == {"h1", "baseline", "random_growing", "anti_h1", "budgeted"}
+    assert len(runs) == 30 and (runs.groupby(["label", "budget"])["seed"].nunique() == 3).all()
+    assert sorted(runs["budget"].unique()) == [0.25, 0.5] and (runs["status"] == "completed").all()
+    budgets = {b: Schedule.from_json(j).budget_epochs for b, j in zip(runs["budget"], runs["schedule_json"])}
+    assert budgets == {0.25: 0.25, 0.5: 0.5}  # each run at its budget, the stages' shares kept
     # measured on test at every record; trained on the training part the searches use (10% held out)
-    assert runs["final_test_acc"].between(0.3, 1).all() and runs["final_val_acc"].between(0.3, 1).all()
+    assert runs["final_test_acc"].between(0.2, 1).all() and runs["final_val_acc"].between(0.2, 1).all()
     curves = [json.loads(c) for c in runs["curve_json"]]
-    assert all(len(c) >= 8 and all(acc is not None for _, _, acc in c) for c in curves)
+    assert all(len(c) >= 6 and all(acc is not None for _, _, acc in c) for c in curves)
     assert (runs["cpus"] == 1).all() and (runs["gpus"] == 0).all() and (runs["eval_seconds"] > 0).all()
-    assert {"baseline", "random_growing"} == set(effects["reference"])
+    assert {"baseline", "random_growing"} == set(effects["reference"]) and set(effects["budget"]) == {0.25, 0.5}
+    assert (effects["method"].str.startswith("paired t")).all()  # every run shares its seeds with its reference
     assert effects["verdict"].str.len().gt(10).all() and (effects["low"] <= effects["high"]).all()
     page = (out / "study.html").read_text()
-    assert page.count("<img") == 4 and "Effects with 95% CIs" in page
-    assert "| h1: " in (out / "study.md").read_text() and "| h1: " in printed
+    assert page.count("<img") == 5 and "Effects with 95% CIs" in page and "Verdicts" in page
+    md = (out / "study.md").read_text()
+    assert "## Effect against budget" in md and "| schedule | 0.25 epochs | 0.5 epochs |" in md
+    assert "h1 against the tuned baseline: final accuracy" in md and "h1 against the tuned baseline" in captured.out
+    lines = (out / "runs.jsonl").read_text().count("\n")
+    assert lines == 30
+    # resumed with a budget already run: nothing trains again, the same numbers come out
+    assert main([*args, "--budgets", "0.5", "--resume"]) == 0
+    assert (out / "runs.jsonl").read_text().count("\n") == lines
+    again = pd.read_parquet(out / "runs.parquet")
+    mine = runs[runs["budget"] == 0.5].reset_index(drop=True)
+    pd.testing.assert_frame_equal(again[mine.columns], mine)
+    assert main([*args, "--budgets", "0.5"]) == 2  # a study is there: --resume or another --out
+    assert "pass --resume" in capsys.readouterr().err
     before = pd.read_parquet(out / "effects.parquet")
     (out / "effects.parquet").unlink()
     assert main(["--reanalyse", str(out)]) == 0  # the same effects again, from runs.parquet alone
@@ -84,7 +98,10 @@ def test_no_budgeted_duplicate_when_the_baseline_already_decays_linearly(mnist, 
 
 @pytest.mark.parametrize("args, message", [
     ([], "nothing to study"),
-    (["--seeds", "1", "--schedule", "x.json"], "--seeds 1 is invalid"),
+    (["--seeds", "2", "--schedule", "x.json"], "--seeds 2 is invalid; expected >= 3"),
+    (["--budgets", "0", "2", "--schedule", "x.json"], "--budgets 0 2 are invalid"),
+    (["--budgets", "2", "--budget", "5", "--schedule", "x.json"], "--budget 5 and --budgets are both given"),
+    (["--label-noise", "1.5", "--schedule", "x.json"], "label noise 1.5 is invalid"),
     (["--results", "/nowhere"], "is not a folder"),
     (["--schedule", "/nowhere.json"], "is not a file"),
     (["--targets", "1.5", "--schedule", "x.json"], "--targets [1.5] are invalid"),
@@ -119,8 +136,8 @@ def test_the_study_runs_with_the_searches_settings(tmp_path):
 
     _search_json(tmp_path / "results" / "h1")
     _search_json(tmp_path / "results" / "h2")
-    args = SimpleNamespace(results=tmp_path / "results", dataset=None, data_root=None, val_fraction=None, model=None,
-                           width=None, precision=None, pretrained=None)
+    args = SimpleNamespace(results=tmp_path / "results", dataset=None, data_root=None, val_fraction=None,
+                           label_noise=None, model=None, width=None, precision=None, pretrained=None)
     spec = resolve_settings(args)
     assert spec.classes == (0, 1, 2, 3, 4) and spec.val_fraction == 0.2 and spec.name == "mnist5k"
     assert (args.model, args.width, args.precision) == ("cnn", 0.5, "fp32")
@@ -148,7 +165,7 @@ GPU_STUDY = textwrap.dedent('''
     given = {}
     for gpus in ("0.5", "auto"):
         out = tmp / f"study_{gpus}"
-        args = ["--schedule", str(tmp / "h3.json"), "--seeds", "2", "--evals", "2", "--no-controls", "--out", str(out),
+        args = ["--schedule", str(tmp / "h3.json"), "--seeds", "3", "--evals", "2", "--no-controls", "--out", str(out),
                 "--address", cluster.address, "--gpus-per-run", gpus]
         assert main(args) == 0
         runs = pd.read_parquet(out / "runs.parquet")

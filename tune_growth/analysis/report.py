@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from tune_growth.analysis import plots
+from tune_growth.analysis.expected_best import at_effort, expected_best_figure, expected_best_table
 from tune_growth.cli import OneLineParser, fail
 from tune_growth.io import atomic_write_text
 from tune_growth.results.export import check_schema, export, searcher_state
@@ -81,6 +82,10 @@ def figures(trials: pd.DataFrame, metrics: pd.DataFrame, exps: list[Path], model
             "loss_vs_image_size": (plots.loss_vs_image_size(metrics), "Loss against the image size in use (H3)."),
             "accuracy_vs_cost": (plots.accuracy_vs_cost(metrics, trials), "Time to accuracy, with the Pareto frontier."),
             "asha": (plots.asha_view(metrics, trials), "Every trial over its budget; × where ASHA stopped it.")}
+    effort = expected_best_table(trials)
+    if not effort.empty:
+        figs["expected_best"] = (expected_best_figure(effort), "Expected best validation accuracy of n trials drawn "
+                                 "from each search (Dodge et al. 2019): the searches compared at equal effort.")
     for exp in exps:
         exp_trials = trials[trials["experiment"] == exp.name]
         state = searcher_state(exp)
@@ -122,10 +127,17 @@ def _model_figures(trials: pd.DataFrame, exps: list[Path]) -> dict:
             "grad_cam": (grad_cam_figure(model, data, size), "Where the best model looks (Grad-CAM).")}
 
 
-def render_html(title: str, table: pd.DataFrame, images: dict[str, tuple[bytes, str]], heading: str, intro: str) -> str:
-    """A self-contained page: a heading, an intro line, the table, then every image embedded."""
-    rows = table.reset_index(drop=table.index.name is None).to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="not reached",
-                                       classes="summary", border=0)
+def _html_table(table: pd.DataFrame) -> str:
+    return table.reset_index(drop=table.index.name is None).to_html(index=False, float_format=lambda v: f"{v:.4g}",
+                                                                    na_rep="not reached", classes="summary", border=0)
+
+
+def render_html(title: str, table: pd.DataFrame, images: dict[str, tuple[bytes, str]], heading: str, intro: str,
+                more: dict[str, tuple[str, pd.DataFrame]] | None = None) -> str:
+    """A self-contained page: a heading, an intro line, the table, then `more` tables (heading ->
+    (intro, table)), then every image embedded."""
+    rows = _html_table(table) + "".join(f"<h2>{html.escape(h)}</h2><p>{html.escape(i)}</p>{_html_table(t)}"
+                                        for h, (i, t) in (more or {}).items())
     sections = "\n".join(
         f'<figure id="{html.escape(name)}"><img alt="{html.escape(name)}" src="data:image/png;base64,'
         f'{base64.b64encode(png).decode()}"><figcaption>{html.escape(caption)}</figcaption></figure>'
@@ -166,7 +178,12 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None, tar
     intro = (f"Best per hypothesis by validation accuracy, its test accuracy beside it (measured once, chosen on "
              f"nothing); cost to reach {target:.1%} validation accuracy (examples, compute = examples × pixels, "
              "seconds of training).")
-    return atomic_write_text(out / "report.html", render_html(title, table, images, "Best schedule per hypothesis", intro))
+    effort = expected_best_table(trials)
+    more = {"Expected best against search effort": (
+        "Expected best validation accuracy of n trials drawn from each search, with a 95% bootstrap band over its "
+        "trials (Dodge et al. 2019; the baseline control and stopped runs excluded).", at_effort(effort))}
+    return atomic_write_text(out / "report.html", render_html(title, table, images, "Best schedule per hypothesis", intro,
+                                                              more if not effort.empty else None))
 
 
 def main(argv: list[str] | None = None) -> int:

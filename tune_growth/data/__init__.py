@@ -14,12 +14,14 @@ from typing import Callable, Union
 import torch
 
 from tune_growth.data.base import (
+    NOISE_SEED,
     TENSOR_FIELDS,
     VAL_SEED,
     DatasetError,
     DataSpec,
     Hierarchy,
     ImageDataset,
+    add_label_noise,
     carve_validation,
     channel_stats,
     from_arrays,
@@ -65,12 +67,14 @@ def load_dataset(spec: Union[DataSpec, str], device: Union[str, torch.device] = 
     if not 0.0 <= spec.val_fraction < 1.0:  # checked before anything is read from disk
         raise DatasetError(f"validation fraction {spec.val_fraction!r} is invalid; expected a fraction in [0, 1), "
                            "e.g. 0.1")
+    if not 0.0 <= spec.label_noise < 1.0:
+        raise DatasetError(f"label noise {spec.label_noise!r} is invalid; expected a fraction in [0, 1), e.g. 0.2")
     data = DATASETS[check_dataset_name(spec.name)](spec)
     if spec.classes is not None:
         data = select_classes(data, spec.classes)
-    return carve_validation(data, spec.val_fraction).to(device)
+    return add_label_noise(carve_validation(data, spec.val_fraction), spec.label_noise).to(device)
 
 
-__all__ = ["DATASETS", "CIFAR10_HIERARCHY", "TENSOR_FIELDS", "VAL_SEED", "DataSpec", "DatasetError", "Hierarchy",
-           "ImageDataset", "carve_validation", "channel_stats", "check_dataset_name", "from_arrays", "hierarchy_leaves",
+__all__ = ["DATASETS", "CIFAR10_HIERARCHY", "NOISE_SEED", "TENSOR_FIELDS", "VAL_SEED", "DataSpec", "DatasetError", "Hierarchy",
+           "ImageDataset", "add_label_noise", "carve_validation", "channel_stats", "check_dataset_name", "from_arrays", "hierarchy_leaves",
            "load_dataset", "parse_classes", "select_classes", "stratified_split"]

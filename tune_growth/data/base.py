@@ -28,7 +28,9 @@ class DataSpec:
     `classes` keeps only these class ids, relabelled 0..k-1 in the order given (e.g. pretrain on
     half of CIFAR-10's classes and fine-tune on the other half); `val_fraction` of each class's
     training examples becomes the validation split (seeded, stratified, `carve_validation`): what
-    searches select on, so the test split is left for the final report.
+    searches select on, so the test split is left for the final report; `label_noise` of the
+    training examples left (seeded) get a wrong label, validation and test untouched
+    (`add_label_noise`).
     """
 
     name: str = "mnist5k"
@@ -37,6 +39,7 @@ class DataSpec:
     image_size: int | None = None
     classes: tuple[int, ...] | None = None
     val_fraction: float = 0.1
+    label_noise: float = 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -281,6 +284,28 @@ def carve_validation(data: ImageDataset, fraction: float, seed: int = VAL_SEED) 
     mean, std = channel_stats(data.train_x[keep].cpu())
     return replace(data, train_x=data.train_x[keep], train_y=data.train_y[keep], val_x=data.train_x[val],
                    val_y=data.train_y[val], mean=mean, std=std, content_hash=None)
+
+
+NOISE_SEED = 1  # numpy PCG64: which labels are corrupted, and to what, is the same on every machine
+
+
+def add_label_noise(data: ImageDataset, fraction: float, seed: int = NOISE_SEED) -> ImageDataset:
+    """`data` with round(`fraction` x n) of its n training labels replaced by another class, drawn
+    uniformly from the other k - 1 (symmetric noise, so exactly that fraction is wrong); which
+    examples, and their new labels, come from a seeded generator. Validation and test labels are
+    untouched: a noisy-label study still selects and reports on clean labels. The images, the
+    channel statistics and the order are unchanged; the content fingerprint changes with the labels."""
+    if not 0.0 <= fraction < 1.0:
+        raise DatasetError(f"label noise {fraction!r} is invalid; expected a fraction in [0, 1), e.g. 0.2")
+    if fraction == 0.0:
+        return data
+    if data.num_classes < 2:
+        raise DatasetError(f"{data.name}: label noise needs >= 2 classes; got {data.num_classes}")
+    rng = np.random.default_rng(seed)
+    labels = data.train_y.cpu().numpy().copy()
+    flip = rng.choice(len(labels), size=int(round(fraction * len(labels))), replace=False)
+    labels[flip] = (labels[flip] + rng.integers(1, data.num_classes, len(flip))) % data.num_classes
+    return replace(data, train_y=torch.from_numpy(labels).to(data.train_y.device), content_hash=None)
 
 
 def parse_classes(text: str) -> tuple[int, ...]:

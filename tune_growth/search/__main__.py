@@ -34,6 +34,8 @@ def parser() -> OneLineParser:
     p.add_argument("--val-fraction", type=float, default=0.1,
                    help="share of each class's training examples held out as the validation split that the "
                         "search selects on (default 0.1; seeded and stratified, the same on every machine)")
+    p.add_argument("--label-noise", type=float, default=0.0, metavar="P",
+                   help="a fraction of the training labels replaced by another class (seeded; validation and test untouched), e.g. 0.2")
     p.add_argument("--pretrained", metavar="PATH",
                    help="weights every trial starts from (all but the head): a model.pt of tune_growth.train.cli, a "
                         "torchvision resnet state dict, or 'imagenet'; on a cluster, a path every node can read")
@@ -79,7 +81,8 @@ def check_flags(args) -> None:
               ("--rungs", args.rungs, lambda v: v >= 1, "an integer >= 1"),
               ("--evals", args.evals, lambda v: v >= 1, "an integer >= 1"),
               ("--val-fraction", args.val_fraction, lambda v: 0 < v < 1,
-               "a fraction in (0, 1), e.g. 0.1: a search selects on the validation split, never on test")]
+               "a fraction in (0, 1), e.g. 0.1: a search selects on the validation split, never on test"),
+              ("--label-noise", args.label_noise, lambda v: 0 <= v < 1, "a fraction in [0, 1), e.g. 0.2")]
     for flag, value, ok, valid in checks:
         if value is not None and not ok(value):
             raise ValueError(f"{flag} {value} is invalid; expected {valid}")
@@ -92,14 +95,16 @@ def main(argv: list[str] | None = None) -> int:
         check_flags(args)
         space = spaces.load(args.space)
         dataset, model = args.dataset or space.dataset, args.model or space.model
-        name = args.name or f"{space.name}_{dataset}_{model}_s{args.seed}"
+        noise = f"_noise{args.label_noise:g}" if args.label_noise else ""
+        name = args.name or f"{space.name}_{dataset}_{model}{noise}_s{args.seed}"
         storage = args.storage.expanduser().resolve()
         if (storage / name).exists() and not args.resume:
             raise ValueError(f"experiment {str(storage / name)!r} exists; pass --resume to continue it or --name for a new one")
         if args.resume and not (storage / name).is_dir():
             raise ValueError(f"--resume: no experiment at {str(storage / name)!r}; expected an earlier run's folder")
         classes = None if args.classes is None else parse_classes(args.classes)
-        data_spec = DataSpec(dataset, args.data_root, classes=classes, val_fraction=args.val_fraction)
+        data_spec = DataSpec(dataset, args.data_root, classes=classes, val_fraction=args.val_fraction,
+                             label_noise=args.label_noise)
         data = load_dataset(data_spec)
         pretrained = args.pretrained
         if pretrained is not None:  # load once here: a wrong file is a one-line error, not N failed trials

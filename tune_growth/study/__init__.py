@@ -1,4 +1,6 @@
 """The study: each hypothesis's best schedule re-run over seeds beside fair controls (controls.py),
-as Ray tasks (run.py), with bootstrap effects and verdicts (stats.py, effects.py) written as
+as Ray tasks (run.py), with paired effects and verdicts per budget (stats.py, effects.py, figures.py) written as
 Parquet, Markdown, plots and a page (outputs.py); `python -m tune_growth.study`. Imports Ray; may
 import everything before it in the flow."""
+
+RUNS_LOG = "runs.jsonl"  # a study's finished runs, one JSON line each: what --resume reads

@@ -6,6 +6,10 @@ and the budgeted baseline. Every run trains on the searches' training part (the 
 split held out) and is measured on the test split. Dataset, validation split, model, precision
 and pretrained weights default to the searches' (their search.json). Writes runs.parquet,
 effects.parquet, study.md, PNGs and study.html; prints the verdicts.
+
+`--budgets 2 5 10 20` runs every schedule and control at each budget (each schedule's stage shares
+scale with it) and reports the effects per budget. Every finished run is kept in OUT/runs.jsonl;
+`--resume` continues a study from it, running only what is missing.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from tune_growth.models.registry import MODELS
 from tune_growth.schedule.builders import HYPOTHESES, build_schedule, parse_sets
 from tune_growth.schedule.core import Schedule, ScheduleError, Stage
 from tune_growth.study.controls import anti_curriculum, budgeted, random_order, same_budget
+from tune_growth.study import RUNS_LOG
+from tune_growth.study.stats import seed_warning
 from tune_growth.train.device import PRECISIONS
 
 CONTROL_LABELS = ("baseline", "random_growing", "budgeted")
@@ -40,6 +46,9 @@ def parser() -> OneLineParser:
     p.add_argument("--data-root", help="folder holding the dataset's files (default: the searches')")
     p.add_argument("--val-fraction", type=float,
                    help="validation share held out of training, as in the searches (default: theirs, else 0.1)")
+    p.add_argument("--label-noise", type=float, metavar="P",
+                   help="a fraction of the training labels replaced by another class (seeded; validation and test "
+                        "untouched; default: the searches', else 0)")
     p.add_argument("--model", choices=sorted(MODELS), help="model, the same for every schedule (default: the "
                                                            "searches', else lenet5)")
     p.add_argument("--width", type=float, help="model channel multiplier (default: the searches', else 1)")
@@ -48,9 +57,14 @@ def parser() -> OneLineParser:
     p.add_argument("--cpus-per-run", type=float, default=1.0, help="CPUs per run (default 1)")
     p.add_argument("--gpus-per-run", default="auto",
                    help="GPUs per run, fractions allowed (default auto: 1 when the cluster has GPUs)")
-    p.add_argument("--seeds", type=int, default=5, help="seeds per schedule (>= 2; default 5)")
+    p.add_argument("--seeds", type=int, default=5, help="seeds per schedule (>= 3, a warning below 5; default 5)")
     p.add_argument("--budget", type=float, help="epochs per run for every schedule (default: the baseline's)")
-    p.add_argument("--targets", type=float, nargs="*", help="target accuracies (default: baseline median - 1, - 0.5 points)")
+    p.add_argument("--budgets", type=float, nargs="+", metavar="EPOCHS",
+                   help="a budget sweep: every schedule and control at each of these budgets, e.g. 2 5 10 20")
+    p.add_argument("--resume", action="store_true", help="continue the study in --out: keep its finished runs")
+    p.add_argument("--targets", type=float, nargs="*",
+                   help="target accuracies for every budget (default, per budget: the baseline's median - 1 and - 0.5 "
+                        "points)")
     p.add_argument("--evals", type=int, default=40, help="evaluations per run (finer = sharper time to target)")
     p.add_argument("--out", type=Path, default=Path("results/study"), help="output folder")
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
@@ -111,11 +125,12 @@ def resolve_settings(args) -> DataSpec:
             setattr(args, key, searched.get(key, default))
     spec = DataSpec(**searched["dataset"]) if searched.get("dataset") else DataSpec()
     overrides = {k: v for k, v in (("name", args.dataset), ("root", args.data_root),
-                                   ("val_fraction", args.val_fraction)) if v is not None}
+                                   ("val_fraction", args.val_fraction),
+                                   ("label_noise", args.label_noise)) if v is not None}
     spec = replace(spec, **overrides)
     if isinstance(spec.classes, list):
         spec = replace(spec, classes=tuple(spec.classes))
-    args.dataset, args.val_fraction = spec.name, spec.val_fraction
+    args.dataset, args.val_fraction, args.label_noise = spec.name, spec.val_fraction, spec.label_noise
     return spec
 
 
@@ -142,7 +157,8 @@ def built(args, data: ImageDataset, taken: dict[str, Schedule]) -> dict[str, Sch
 
 
 def collect(args, data: ImageDataset) -> dict[str, Schedule]:
-    """Schedules under test plus the controls, all at one budget and batch size."""
+    """Schedules under test plus the controls, all at one budget (--budget, else the baseline's)
+    and batch size; `at_budgets` takes them to each budget of a sweep."""
     entries = from_results(args.results) if args.results else {}
     for path in args.schedule:
         if not path.is_file():
@@ -173,6 +189,16 @@ def collect(args, data: ImageDataset) -> dict[str, Schedule]:
     return entries
 
 
+def study_budgets(args, entries: dict[str, Schedule]) -> list[float]:
+    """--budgets, else the one budget every entry has."""
+    return sorted(set(args.budgets)) if args.budgets else [entries["baseline"].budget_epochs]
+
+
+def at_budgets(entries: dict[str, Schedule], budgets: list[float]) -> dict[tuple[str, float], Schedule]:
+    """(label, budget) -> the schedule at that budget: its stages keep their shares of it."""
+    return {(label, b): same_budget(s, b, s.batch_size) for b in budgets for label, s in entries.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.reanalyse is not None:
@@ -182,8 +208,15 @@ def main(argv: list[str] | None = None) -> int:
         print(reanalyse(args.reanalyse))
         return 0
     try:
-        if args.seeds < 2:
-            raise ValueError(f"--seeds {args.seeds} is invalid; expected >= 2 (confidence intervals need them)")
+        warning = seed_warning(args.seeds)
+        if args.budgets and not all(b > 0 for b in args.budgets):
+            raise ValueError(f"--budgets {' '.join(f'{b:g}' for b in args.budgets)} are invalid; expected positive "
+                             "numbers of epochs, e.g. 2 5 10 20")
+        if args.budgets and args.budget is not None:
+            raise ValueError(f"--budget {args.budget:g} and --budgets are both given; expected one of them")
+        if (args.out / RUNS_LOG).is_file() and not args.resume:
+            raise ValueError(f"--out {str(args.out)!r} holds a study ({RUNS_LOG}); pass --resume to continue it or "
+                             "another --out")
         if args.results is not None and not args.results.is_dir():
             raise ValueError(f"--results {str(args.results)!r} is not a folder; expected a searches' results folder")
         if args.targets and not all(0 < t <= 1 for t in args.targets):
@@ -200,14 +233,19 @@ def main(argv: list[str] | None = None) -> int:
             load_pretrained(build_model(args.model, data.channels, data.num_classes, args.width), args.model,
                             args.pretrained)
         entries = collect(args, data)
+        budgets = study_budgets(args, entries)
     except (DatasetError, ScheduleError, ValueError) as err:
         return fail(str(err))
     from tune_growth.study.outputs import write_study
 
-    print(f"Study on {args.dataset} with {args.model}: {len(entries)} schedules x {args.seeds} seeds:", flush=True)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    print(f"Study on {args.dataset} with {args.model}: {len(entries)} schedules x {len(budgets)} budgets "
+          f"({', '.join(f'{b:g}' for b in budgets)} epochs) x {args.seeds} seeds = "
+          f"{len(entries) * len(budgets) * args.seeds} runs:", flush=True)
     for label, s in entries.items():
         print(f"  {label:>16}: {s.describe()}", flush=True)
-    print(write_study(entries, data, args), flush=True)
+    print(write_study(at_budgets(entries, budgets), data, args, warning), flush=True)
     return 0
 
 

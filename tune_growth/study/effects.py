@@ -1,132 +1,179 @@
-"""Effects of each schedule against the baseline and the random-order control, and their plots."""
+"""Effects of each schedule against the baseline and the random-order control, at every budget,
+as tables and plain verdicts (the plots are in figures.py).
+
+Runs of one budget are compared with the reference's runs of the same budget and seed (paired:
+they share initialization and data order). Time to a target is read off each run's curve with
+`stats.crossing` (interpolated between evaluations, bracketed by them). The targets, unless
+given, are per budget: the baseline's median final test accuracy at that budget minus 1 and minus
+0.5 points, so a short budget is judged on what a short budget can reach.
+"""
 
 from __future__ import annotations
 
 import json
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from tune_growth.analysis.plots import colours
-from tune_growth.study.stats import accuracy_difference, accuracy_verdict, speed_verdict, speedup
+from tune_growth.study.stats import accuracy_difference, accuracy_verdict, crossing, speed_verdict, speedup
+
+REFERENCES = ("baseline", "random_growing")
+CONTROLS = ("baseline", "random_growing", "budgeted")
+AXES = {"compute": 0, "seconds": 1}  # column of curve_json: [compute, training seconds, test accuracy]
 
 
-def effects_table(runs: pd.DataFrame, targets: list[float], seed: int = 0) -> pd.DataFrame:
-    """One row per (schedule, reference, measure): estimate, 95% CI and a plain verdict."""
+def is_control(label: str) -> bool:
+    return label in CONTROLS or label.startswith("anti_")
+
+
+def default_targets(runs: pd.DataFrame) -> list[float]:
+    """The baseline's median final test accuracy minus 1 and minus 0.5 points (runs of one budget)."""
+    median = float(np.median(runs.loc[runs["label"] == "baseline", "final_test_acc"]))
+    return [round(median - 0.01, 4), round(median - 0.005, 4)]
+
+
+def crossings(runs: pd.DataFrame, target: float, unit: str) -> pd.DataFrame:
+    """Per run (in `runs`' order): point, lo, hi and reached for the first crossing of `target`."""
+    col = AXES[unit]
     rows = []
-    by_label = {label: group.sort_values("seed") for label, group in runs.groupby("label")}
-    references = [r for r in ("baseline", "random_growing") if r in by_label]
-    for label, group in by_label.items():
-        for ref in references:
-            if label == ref or (ref == "random_growing" and group["hypothesis"].iloc[0] in ("baseline", "budgeted")):
-                continue
-            base = by_label[ref]
-            acc = accuracy_difference(base["final_test_acc"].to_numpy(), group["final_test_acc"].to_numpy(), seed=seed)
-            rows.append({"label": label, "reference": ref, "measure": "final accuracy (points)", "target": None,
-                         "estimate": acc.estimate, "low": acc.low, "high": acc.high, "verdict": accuracy_verdict(acc)})
-            for t in targets:
-                for unit, col in (("compute", f"compute_to_{t:.4f}"), ("seconds", f"wall_seconds_to_{t:.4f}")):
-                    eff = speedup(base[col].to_numpy(), group[col].to_numpy(), seed=seed)
-                    reached = int(group[f"reached_{t:.4f}"].sum())
-                    rows.append({"label": label, "reference": ref, "measure": f"{unit} saved to target", "target": t,
-                                 "estimate": eff.estimate, "low": eff.low, "high": eff.high,
-                                 "verdict": speed_verdict(eff, t, unit, reached, len(group))})
+    for curve in runs["curve_json"]:
+        c = np.array([[p[col], p[2]] for p in json.loads(curve) if p[2] is not None], dtype=float)
+        rows.append(crossing(c[:, 0], c[:, 1], target))
+    return pd.DataFrame(rows, columns=["point", "lo", "hi", "reached"], index=runs.index)
+
+
+def _pair(group: pd.DataFrame, base: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """(group, base) aligned by seed when they share every seed (paired), else as they are."""
+    if sorted(group["seed"]) == sorted(base["seed"]):
+        return group.sort_values("seed"), base.sort_values("seed"), True
+    return group, base, False
+
+
+def effects_table(runs: pd.DataFrame, targets: list[float] | None = None) -> pd.DataFrame:
+    """One row per (budget, schedule, reference, measure, target): estimate, 95% CI, method,
+    resolution and a plain verdict."""
+    rows = []
+    for budget, at in runs.groupby("budget", sort=True):
+        by_label = {label: group for label, group in at.groupby("label")}
+        goals = targets or (default_targets(at) if "baseline" in by_label else [])
+        for label, group in by_label.items():
+            for ref in (r for r in REFERENCES if r in by_label and r != label):
+                if ref == "random_growing" and group["hypothesis"].iloc[0] in ("baseline", "budgeted"):
+                    continue
+                g, b, paired = _pair(group, by_label[ref])
+                common = {"budget": budget, "label": label, "reference": ref, "seeds": len(g)}
+                acc = accuracy_difference(b["final_test_acc"].to_numpy(), g["final_test_acc"].to_numpy(), paired)
+                rows.append({**common, "measure": "final accuracy (points)", "target": None, "estimate": acc.estimate,
+                             "low": acc.low, "high": acc.high, "method": acc.method, "resolution": None,
+                             "verdict": accuracy_verdict(acc)})
+                for t in goals:
+                    for unit in AXES:
+                        cg, cb = crossings(g, t, unit), crossings(b, t, unit)
+                        eff = speedup(cb["point"].to_numpy(), cg["point"].to_numpy(), paired,
+                                      reference_bracket=(cb["lo"].to_numpy(), cb["hi"].to_numpy()),
+                                      other_bracket=(cg["lo"].to_numpy(), cg["hi"].to_numpy()))
+                        reached = int(cg["reached"].sum())
+                        rows.append({**common, "measure": f"{unit} saved to target", "target": t,
+                                     "estimate": eff.estimate, "low": eff.low, "high": eff.high, "method": eff.method,
+                                     "resolution": eff.resolution, "reached": reached,
+                                     "verdict": speed_verdict(eff, t, unit, reached, len(g))})
     return pd.DataFrame(rows)
 
 
-def markdown(effects: pd.DataFrame, runs: pd.DataFrame) -> str:
-    """The verdicts as a Markdown table, one row per schedule and reference."""
-    lines = ["| schedule | against | final accuracy | compute to target | seconds to target |",
-             "| --- | --- | --- | --- | --- |"]
-    for (label, ref), group in effects.groupby(["label", "reference"], sort=False):
-        acc = group[group["measure"].str.startswith("final")]["verdict"].iloc[0]
-        comp = "; ".join(group[group["measure"].str.startswith("compute")]["verdict"])
-        secs = "; ".join(group[group["measure"].str.startswith("seconds")]["verdict"])
-        described = runs.loc[runs["label"] == label, "schedule"].iloc[0]
-        lines.append(f"| {label}: {described} | {ref} | {acc} | {comp} | {secs} |")
-    return "\n".join(lines) + "\n"
+def _budget_label(budget: float) -> str:
+    return f"{budget:g} epoch{'s' if budget != 1 else ''}"
 
 
-def compact_markdown(effects: pd.DataFrame, runs: pd.DataFrame) -> str:
-    """One row per schedule: mean final accuracy, then against the baseline and against the
-    random-order control, the accuracy effect and the compute saved to the highest target."""
-    top = effects["target"].dropna().max()
-    def cell(label, ref, measure):
-        rows = effects[(effects["label"] == label) & (effects["reference"] == ref) & effects["measure"].str.startswith(measure)]
-        if measure == "compute":
-            rows = rows[rows["target"] == top]
-        if rows.empty:
-            return "—"
-        r = rows.iloc[0]
-        if r["verdict"].startswith(("never reached", "inconclusive")):
-            return r["verdict"]  # censored costs would mislead: say what happened instead
-        scale, unit = (1, " pts") if measure == "final" else (100, "%")
-        mark = "" if r["low"] > 0 or r["high"] < 0 else " (n.s.)"
-        reached = f" ({r['verdict'].rsplit('(', 1)[-1]}" if r["verdict"].endswith("seeds reached it)") else ""
-        return f"{scale * r['estimate']:+.2f}{unit} [{scale * r['low']:+.2f}, {scale * r['high']:+.2f}]{mark}{reached}"
+def _cell(r: pd.Series | None, measure: str) -> str:
+    if r is None:
+        return "—"
+    if r["verdict"].startswith(("never reached", "inconclusive")):
+        return r["verdict"]  # censored costs would mislead: say what happened instead
+    scale, unit = (1, " pts") if measure == "final" else (100, "%")
+    mark = "" if r["low"] > 0 or r["high"] < 0 else " (n.s.)"
+    reached = f" ({r['verdict'].rsplit('(', 1)[-1]}" if r["verdict"].endswith("seeds reached it)") else ""
+    return f"{scale * r['estimate']:+.2f}{unit} [{scale * r['low']:+.2f}, {scale * r['high']:+.2f}]{mark}{reached}"
+
+
+def _row(effects: pd.DataFrame, budget, label, ref, measure) -> pd.Series | None:
+    rows = effects[(effects["budget"] == budget) & (effects["label"] == label) & (effects["reference"] == ref)
+                   & effects["measure"].str.startswith(measure)]
+    if measure != "final" and len(rows):
+        rows = rows[rows["target"] == rows["target"].max()]  # the higher target
+    return rows.iloc[0] if len(rows) else None
+
+
+def compact_markdown(effects: pd.DataFrame, runs: pd.DataFrame, budget: float) -> str:
+    """At one budget, one row per schedule: mean final accuracy, then against the baseline and
+    against the random-order control, the accuracy effect and the compute saved to the higher target."""
+    at, eff = runs[runs["budget"] == budget], effects[effects["budget"] == budget]
+    top = eff["target"].dropna().max() if len(eff) else float("nan")
     lines = [f"| schedule | mean final acc | vs baseline: accuracy | vs baseline: compute saved to {top:.2%} "
              f"| vs random order: accuracy | vs random order: compute saved to {top:.2%} |",
              "| --- | --- | --- | --- | --- | --- |"]
-    means = runs.groupby("label")["final_test_acc"].mean().sort_values(ascending=False)
-    for label, acc in means.items():
-        described = runs.loc[runs["label"] == label, "schedule"].iloc[0]
-        lines.append(f"| {label}: {described} | {acc:.4f} | {cell(label, 'baseline', 'final')} | "
-                     f"{cell(label, 'baseline', 'compute')} | {cell(label, 'random_growing', 'final')} | "
-                     f"{cell(label, 'random_growing', 'compute')} |")
+    for label, acc in at.groupby("label")["final_test_acc"].mean().sort_values(ascending=False).items():
+        described = at.loc[at["label"] == label, "schedule"].iloc[0]
+        cells = [_cell(_row(eff, budget, label, ref, m), m) for ref in REFERENCES for m in ("final", "compute")]
+        lines.append(f"| {label}: {described} | {acc:.4f} | {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
 
 
-def accuracy_figure(runs: pd.DataFrame) -> Figure:
-    """Final accuracy per schedule: every seed, and the mean with a 95% bootstrap interval."""
-    labels = runs.groupby("label")["final_test_acc"].mean().sort_values().index.tolist()
-    cmap = colours(runs["hypothesis"])
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(labels) + 1.5))
-    rng = np.random.default_rng(0)
-    for i, label in enumerate(labels):
-        acc = runs.loc[runs["label"] == label, "final_test_acc"].to_numpy()
-        hyp = runs.loc[runs["label"] == label, "hypothesis"].iloc[0]
-        boots = acc[rng.integers(0, len(acc), (5000, len(acc)))].mean(1)
-        ax.errorbar(acc.mean(), i, xerr=[[acc.mean() - np.percentile(boots, 2.5)], [np.percentile(boots, 97.5) - acc.mean()]],
-                    fmt="o", color=cmap[hyp], capsize=3)
-        ax.scatter(acc, np.full(len(acc), i) + rng.uniform(-0.15, 0.15, len(acc)), s=10, color=cmap[hyp], alpha=0.4)
-    ax.set(yticks=range(len(labels)), yticklabels=labels, xlabel="final test accuracy (each seed; mean and 95% CI)",
-           title="Final accuracy at the same budget")
-    ax.grid(alpha=0.3, axis="x")
-    fig.tight_layout()
-    return fig
+def budget_markdown(effects: pd.DataFrame, runs: pd.DataFrame, reference: str = "baseline",
+                    measure: str = "final") -> str:
+    """Effect against budget: one row per schedule, one column per budget, the effect against
+    `reference` with its 95% interval (accuracy in points, or compute saved to the higher target)."""
+    budgets = sorted(runs["budget"].unique())
+    labels = [lb for lb in runs.groupby("label")["final_test_acc"].mean().sort_values(ascending=False).index
+              if lb != reference]
+    lines = ["| schedule | " + " | ".join(_budget_label(b) for b in budgets) + " |",
+             "| --- |" + " --- |" * len(budgets)]
+    for label in labels:
+        cells = [_cell(_row(effects, b, label, reference, measure), measure) for b in budgets]
+        if any(c != "—" for c in cells):
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
-def speedup_figure(effects: pd.DataFrame, reference: str = "baseline") -> Figure:
-    """Compute saved to each target against `reference`, with 95% intervals (right of 0 = faster)."""
-    rows = effects[(effects["reference"] == reference) & effects["measure"].str.startswith("compute")]
-    fig, ax = plt.subplots(figsize=(8, 0.4 * len(rows) + 1.5))
-    names = [f"{r.label} → {r.target:.2%}" for r in rows.itertuples()]
-    ax.errorbar(100 * rows["estimate"], range(len(rows)), xerr=[100 * (rows["estimate"] - rows["low"]),
-                100 * (rows["high"] - rows["estimate"])], fmt="o", capsize=3)
-    ax.axvline(0, color="k", lw=1)
-    ax.set(yticks=range(len(rows)), yticklabels=names, xlabel=f"% of the {reference}'s compute saved to reach the target",
-           title=f"Time to accuracy against the {reference} (95% CI)")
-    ax.grid(alpha=0.3, axis="x")
-    fig.tight_layout()
-    return fig
+def _join(budgets: list[float]) -> str:
+    names = [f"{b:g}" for b in budgets]
+    text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"{text} epoch{'s' if len(names) > 1 or budgets[0] != 1 else ''}"
 
 
-def curves_figure(runs: pd.DataFrame) -> Figure:
-    """Mean test accuracy against compute per schedule (seeds share their evaluation points)."""
-    cmap = colours(runs["hypothesis"])
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for label, group in runs.groupby("label"):
-        curves = [np.array(json.loads(c)) for c in group["curve_json"]]
-        n = min(len(c) for c in curves)
-        mean = np.mean([c[:n] for c in curves], axis=0)
-        ax.plot(mean[:, 0], mean[:, 2], label=label, color=cmap[group["hypothesis"].iloc[0]],
-                ls="--" if label in ("random_growing", "budgeted") or label.startswith("anti_") else "-")
-    top = runs["final_test_acc"].max()
-    ax.set(xlabel="compute (examples × pixels)", ylabel="test accuracy (mean over seeds)", ylim=(top - 0.1, top + 0.01),
-           title="Accuracy against compute")
-    ax.legend(frameon=False, fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+def verdict_sentences(effects: pd.DataFrame) -> list[str]:
+    """Per schedule under test and reference: the budgets where it helps, hurts or makes no
+    detectable difference, in final accuracy and in compute to the higher target."""
+    out = []
+    for (label, ref), group in effects.groupby(["label", "reference"], sort=False):
+        if is_control(label):
+            continue
+        acc, speed = {"helps": [], "hurts": [], "no detectable difference": []}, {}
+        for budget, at in group.groupby("budget", sort=True):
+            a = at[at["measure"].str.startswith("final")].iloc[0]
+            acc["helps" if a["low"] > 0 else "hurts" if a["high"] < 0 else "no detectable difference"].append(budget)
+            s = at[at["measure"].str.startswith("compute")]
+            if len(s):
+                s = s[s["target"] == s["target"].max()].iloc[0]
+                v = s["verdict"]
+                kind = ("sooner" if v.startswith("reaches") else "slower" if v.startswith("slower") else
+                        "no detectable difference" if v.startswith("no detectable") else "not reached by every seed")
+                speed.setdefault(kind, []).append(budget)
+        acc_text = "; ".join(f"{k} at {_join(v)}" for k, v in acc.items() if v)
+        speed_text = "; ".join(f"{k} at {_join(v)}" for k, v in speed.items())
+        against = "the tuned baseline" if ref == "baseline" else "the random-order control"
+        out.append(f"{label} against {against}: final accuracy {acc_text}"
+                   + (f"; compute to the higher target: {speed_text}." if speed_text else "."))
+    return out
+
+
+def markdown(effects: pd.DataFrame, runs: pd.DataFrame) -> str:
+    """Every verdict as a Markdown table, one row per budget, schedule and reference."""
+    lines = ["| budget | schedule | against | final accuracy | compute to target | seconds to target |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for (budget, label, ref), group in effects.groupby(["budget", "label", "reference"], sort=False):
+        acc = group[group["measure"].str.startswith("final")]["verdict"].iloc[0]
+        comp = "; ".join(group[group["measure"].str.startswith("compute")]["verdict"])
+        secs = "; ".join(group[group["measure"].str.startswith("seconds")]["verdict"])
+        described = runs.loc[(runs["label"] == label) & (runs["budget"] == budget), "schedule"].iloc[0]
+        lines.append(f"| {_budget_label(budget)} | {label}: {described} | {ref} | {acc} | {comp} | {secs} |")
+    return "\n".join(lines) + "\n"

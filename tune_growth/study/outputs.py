@@ -9,37 +9,42 @@ from pathlib import Path
 import pandas as pd
 import ray
 
+from tune_growth.analysis.expected_best import at_effort, effort_markdown, expected_best_figure, expected_best_table
 from tune_growth.analysis.report import render_html, save_figures
 from tune_growth.data import ImageDataset
 from tune_growth.io import atomic_write_parquet, atomic_write_text
 from tune_growth.schedule.core import Schedule
 from tune_growth.search.trial import dataset_payload
-from tune_growth.study.effects import (
-    accuracy_figure,
-    compact_markdown,
-    curves_figure,
-    effects_table,
-    markdown,
-    speedup_figure,
-)
-from tune_growth.study.run import default_targets, run_all, runs_table
+from tune_growth.study.effects import budget_markdown, compact_markdown, effects_table, markdown, verdict_sentences
+from tune_growth.study.figures import accuracy_figure, budget_figure, curves_figure, speedup_figure
+from tune_growth.study import RUNS_LOG
+from tune_growth.study.run import run_all, runs_table
 from tune_growth.train.config import RunConfig
 
 
-def write_study(entries: dict[str, Schedule], data: ImageDataset, args) -> str:
-    """Run every schedule over the seeds; write the outputs; return the Markdown verdicts."""
-    runs, targets = run_study(entries, data, args)
-    return write_outputs(runs, targets, args.out, f"{args.dataset}, {args.model}, {args.seeds} seeds")
+def write_study(entries: dict[tuple[str, float], Schedule], data: ImageDataset, args, warning: str | None) -> str:
+    """Run every schedule at every budget over the seeds; write the outputs; return the Markdown verdicts."""
+    runs = run_study(entries, data, args)
+    effort = None
+    if args.results is not None:
+        from tune_growth.analysis.report import load
+
+        effort = expected_best_table(load(args.results)[0])
+    title = f"{args.dataset}, {args.model}, {args.seeds} seeds" + (f", label noise {args.label_noise:g}"
+                                                                  if args.label_noise else "")
+    return write_outputs(runs, args.targets or None, args.out, title, effort, warning)
 
 
 def reanalyse(out: Path) -> str:
     """Recompute effects, tables, plots and page from an earlier study's runs.parquet (no training)."""
     runs = pd.read_parquet(out / "runs.parquet")
-    targets = sorted(float(c.removeprefix("reached_")) for c in runs.columns if c.startswith("reached_"))
-    return write_outputs(runs, targets, out, f"{runs['seed'].nunique()} seeds (reanalysed)")
+    if "budget" not in runs:  # a study from before the budget sweep: one budget, its schedules'
+        runs["budget"] = [Schedule.from_json(j).budget_epochs for j in runs["schedule_json"]]
+    effort = pd.read_parquet(out / "expected_best.parquet") if (out / "expected_best.parquet").is_file() else None
+    return write_outputs(runs, None, out, f"{runs['seed'].nunique()} seeds (reanalysed)", effort, None)
 
 
-def run_study(entries: dict[str, Schedule], data: ImageDataset, args) -> tuple[pd.DataFrame, list[float]]:
+def run_study(entries: dict[tuple[str, float], Schedule], data: ImageDataset, args) -> pd.DataFrame:
     if not ray.is_initialized():
         address = args.address or os.environ.get("RAY_ADDRESS")
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
@@ -49,9 +54,9 @@ def run_study(entries: dict[str, Schedule], data: ImageDataset, args) -> tuple[p
     cpus, gpus = run_resources(args.cpus_per_run, args.gpus_per_run)
     print(f"each run: {cpus:g} CPU, {gpus:g} GPU; precision {args.precision}"
           + (f"; pretrained {args.pretrained}" if args.pretrained else ""), flush=True)
-    results, resources = run_all(entries, dataset_payload(data), config, args.seeds, cpus, gpus)
-    targets = args.targets or default_targets(results)
-    return runs_table(results, entries, targets, resources), targets
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = run_all(entries, dataset_payload(data), config, args.seeds, cpus, gpus, log=args.out / RUNS_LOG)
+    return runs_table(rows, entries)
 
 
 def run_resources(cpus_per_run: float, gpus_per_run: str | float | None) -> tuple[float, float]:
@@ -61,24 +66,69 @@ def run_resources(cpus_per_run: float, gpus_per_run: str | float | None) -> tupl
     return float(cpus_per_run), float(gpus_per_run)
 
 
-def write_outputs(runs: pd.DataFrame, targets: list[float], out: Path, title: str) -> str:
+def study_markdown(effects: pd.DataFrame, runs: pd.DataFrame, title: str, effort: pd.DataFrame | None,
+                   warning: str | None) -> str:
+    """study.md: the verdict sentences, effect against budget, expected best against search
+    effort, each budget's table and every verdict."""
+    budgets = sorted(runs["budget"].unique())
+    parts = [f"# Study: {title}\n"]
+    if warning:
+        parts.append(f"**{warning}**\n")
+    parts.append("## Verdicts\n\n" + "\n".join(f"- {s}" for s in verdict_sentences(effects)) + "\n")
+    parts.append("## Effect against budget\n\nPaired by seed, 95% t intervals; (n.s.): the interval holds 0. "
+                 "Plot: study_budget.png.\n")
+    for ref, measure, what in (("baseline", "final", "Final test accuracy against the tuned baseline (points)"),
+                               ("baseline", "compute", "Compute saved to the higher target against the tuned baseline"),
+                               ("random_growing", "final", "Final test accuracy against the random-order control "
+                                                           "(points)")):
+        if ref in set(runs["label"]):
+            parts.append(f"### {what}\n\n{budget_markdown(effects, runs, ref, measure)}")
+    if effort is not None and not effort.empty:
+        parts.append("## Expected best against search effort\n\nExpected best validation accuracy (%) of n trials drawn "
+                     "from each search, 95% bootstrap band over its trials (Dodge et al. 2019). Plot: "
+                     "expected_best.png.\n\n" + effort_markdown(effort))
+    for b in budgets:
+        targets = effects.loc[effects["budget"] == b, "target"].dropna().unique()
+        parts.append(f"## At {b:g} epochs\n\nTargets: {', '.join(f'{t:.2%}' for t in sorted(targets))}.\n\n"
+                     f"{compact_markdown(effects, runs, b)}")
+    parts.append(f"## Every verdict\n\n{markdown(effects, runs)}")
+    return "\n".join(parts)
+
+
+def write_outputs(runs: pd.DataFrame, targets: list[float] | None, out: Path, title: str,
+                  effort: pd.DataFrame | None, warning: str | None) -> str:
     effects = effects_table(runs, targets)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(out / "runs.parquet", runs)
     atomic_write_parquet(out / "effects.parquet", effects)
-    table = markdown(effects, runs)
-    atomic_write_text(out / "study.md", f"# Study: {title}\n\n"
-                                        f"Targets: {', '.join(f'{t:.2%}' for t in targets)}.\n\n"
-                                        f"{compact_markdown(effects, runs)}\n## Every verdict\n\n{table}")
-    figs = {"study_accuracy": (accuracy_figure(runs), "Final accuracy per schedule at the same budget."),
-            "study_speedup": (speedup_figure(effects), "Compute saved to reach each target, against the baseline."),
-            "study_curves": (curves_figure(runs), "Mean accuracy against compute (dashed: controls).")}
+    if effort is not None:
+        atomic_write_parquet(out / "expected_best.parquet", effort)
+    atomic_write_text(out / "study.md", study_markdown(effects, runs, title, effort, warning))
+    top = max(runs["budget"])
+    at_top, eff_top = runs[runs["budget"] == top], effects[effects["budget"] == top]
+    figs = {"study_budget": (budget_figure(effects, title), "Effect against budget, with 95% intervals."),
+            "study_accuracy": (accuracy_figure(at_top), f"Final accuracy per schedule at {top:g} epochs."),
+            "study_speedup": (speedup_figure(eff_top), f"Compute saved to each target against the baseline, {top:g} "
+                                                       "epochs."),
+            "study_curves": (curves_figure(at_top), f"Mean accuracy against compute, {top:g} epochs (dashed: controls).")}
     if "random_growing" in set(runs["label"]):
-        figs["study_speedup_random"] = (speedup_figure(effects, "random_growing"),
-                                        "Compute saved against the random-order growing set.")
+        figs["study_speedup_random"] = (speedup_figure(eff_top, "random_growing"),
+                                        f"Compute saved against the random-order growing set, {top:g} epochs.")
+    if effort is not None and not effort.empty:
+        figs["expected_best"] = (expected_best_figure(effort), "Expected best validation accuracy against search "
+                                                               "effort, per search.")
     images = save_figures(figs, out)
-    summary = effects[["label", "reference", "measure", "target", "estimate", "low", "high", "verdict"]]
+    summary = effects[["budget", "label", "reference", "measure", "target", "estimate", "low", "high", "verdict"]]
+    more = {"Verdicts": ("Per schedule and reference, the budgets where it helps, hurts or makes no detectable "
+                         "difference.", pd.DataFrame({"verdict": verdict_sentences(effects)}))}
+    if effort is not None and not effort.empty:
+        more["Expected best against search effort"] = ("Expected best validation accuracy of n trials, 95% band.",
+                                                       at_effort(effort))
     page = render_html(f"tune_growth study: {title}", summary, images, "Effects with 95% CIs",
-                       f"Targets {', '.join(f'{t:.2%}' for t in targets)}; bootstrap over seeds.")
+                       "Paired by seed (Student's t on per-seed differences and log cost ratios); targets per budget; "
+                       "time to target interpolated between evaluations, its interval spanning their brackets.", more)
     atomic_write_text(out / "study.html", page)
-    return table + f"\nwrote {out / 'runs.parquet'}, {out / 'effects.parquet'}, {out / 'study.md'}, {out / 'study.html'}"
+    sentences = "\n".join(f"- {s}" for s in verdict_sentences(effects))
+    return (f"{warning + chr(10) if warning else ''}{sentences}\n\n"
+            f"final accuracy against the tuned baseline (points):\n{budget_markdown(effects, runs)}\n"
+            f"wrote {out / 'runs.parquet'}, {out / 'effects.parquet'}, {out / 'study.md'}, {out / 'study.html'}")

@@ -1,16 +1,25 @@
-"""Run a study: every schedule over several seeds as Ray tasks, then the measures per run.
+"""Run a study: every schedule at every budget over several seeds as Ray tasks, then the measures
+per run.
 
 Each run trains on the training part (the same validation split carved out as in the searches)
 and evaluates the test split at every record: the study reports, so its accuracies and times to
 a target accuracy are on test. Each run asks Ray for `cpus` CPUs and `gpus` GPUs (fractions share
 a GPU), so on a GPU cluster the study trains where the searches trained.
+
+Every finished run is appended at once to `runs.jsonl` in the output folder (one JSON line: its
+key, labels, records and resources), so a study killed at any point loses only the runs in
+flight; `--resume` reads the file back and runs only what is missing. A run's key hashes what its
+numbers depend on: the schedule at its budget, the run config, the seed and the dataset's content
+fingerprint, so a changed search result or setting reruns exactly the runs it changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import ray
 import torch
@@ -19,9 +28,8 @@ from tqdm.auto import tqdm
 from tune_growth.schedule.core import Schedule
 from tune_growth.search.trial import dataset_from_payload
 from tune_growth.train.config import RunConfig
-from tune_growth.train.records import Record, first_reaching
+from tune_growth.train.records import Record
 from tune_growth.train.trainer import Trainer
-
 
 @ray.remote
 def run_one(schedule_json: str, payload: dict, config: dict, seed: int) -> tuple[list[Record], dict]:
@@ -33,54 +41,78 @@ def run_one(schedule_json: str, payload: dict, config: dict, seed: int) -> tuple
     return list(trainer.run()), resources
 
 
-def run_all(entries: dict[str, Schedule], payload: dict, config: dict, seeds: int, cpus: float = 1.0,
-            gpus: float = 0.0) -> tuple[dict, dict]:
-    """({(label, seed): records}, {(label, seed): resources}) for every schedule and seed, in
-    parallel on the Ray cluster, each run asking for `cpus` CPUs and `gpus` GPUs."""
-    ref = ray.put(payload)
-    task = run_one.options(num_cpus=cpus, num_gpus=gpus)
+def run_key(schedule: Schedule, config: dict, seed: int, fingerprint: str) -> str:
+    """What a run's numbers depend on, hashed (BLAKE2b, 128 bits)."""
+    text = json.dumps([schedule.to_json(), config, seed, fingerprint], sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def load_done(path: Path) -> dict[str, dict]:
+    """The finished runs in a study's runs.jsonl, by key; a line cut short by a kill is dropped,
+    so that run is run again."""
+    done = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            done[row["key"]] = row
+    return done
+
+
+def append_line(path: Path, row: dict) -> None:
+    """One run's line, appended and fsynced before the next run is awaited."""
+    with path.open("a") as f:
+        f.write(json.dumps(row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def run_all(entries: dict[tuple[str, float], Schedule], payload: dict, config: dict, seeds: int,
+            cpus: float = 1.0, gpus: float = 0.0, log: Path | None = None) -> list[dict]:
+    """Every (label, budget) schedule over `seeds` seeds, in parallel on the Ray cluster, each run
+    asking for `cpus` CPUs and `gpus` GPUs; runs already in `log` (runs.jsonl) with the same key
+    are taken from it, every new one is appended to it as it ends. Returns one row per run:
+    key, label, budget, seed, records, resources."""
     config = {**config, "monitor": "test"}  # the study reports: time to a test accuracy
-    jobs = {task.remote(s.to_json(), ref, config, seed): (label, seed)
-            for seed in range(seeds) for label, s in entries.items()}
-    out, given, pending = {}, {}, list(jobs)
-    with tqdm(total=len(jobs), desc="study runs", unit="run") as bar:
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            out[jobs[done[0]]], given[jobs[done[0]]] = ray.get(done[0])
-            bar.update(1)
-    return out, given
+    done = load_done(log) if log is not None else {}
+    wanted = {run_key(s, config, seed, payload["fingerprint"]): (label, budget, seed, s)
+              for seed in range(seeds) for (label, budget), s in entries.items()}
+    rows = [done[k] for k in wanted if k in done]
+    todo = {k: v for k, v in wanted.items() if k not in done}
+    if todo:
+        ref = ray.put(payload)
+        task = run_one.options(num_cpus=cpus, num_gpus=gpus)
+        jobs = {task.remote(s.to_json(), ref, config, seed): key for key, (_, _, seed, s) in todo.items()}
+        pending = list(jobs)
+        with tqdm(total=len(wanted), initial=len(rows), desc="study runs", unit="run") as bar:
+            while pending:
+                finished, pending = ray.wait(pending, num_returns=1)
+                key = jobs[finished[0]]
+                records, resources = ray.get(finished[0])
+                label, budget, seed, _ = todo[key]
+                row = {"key": key, "label": label, "budget": budget, "seed": seed, "records": records,
+                       "resources": {k: float(v) for k, v in resources.items()}}
+                if log is not None:
+                    append_line(log, row)
+                rows.append(row)
+                bar.update(1)
+    return rows
 
 
-def measures(records: list[Record], targets: list[float]) -> dict:
-    """Final test accuracy, and per target whether the test accuracy reached it and the cost to
-    reach it; a run that never reached a target is censored at its full budget (compute, seconds
-    of training, examples). Also the final validation accuracy and the evaluation time."""
-    last = records[-1]
-    row = {"final_test_acc": last["test_acc"], "final_val_acc": last["val_acc"], "status": last["status"],
-           "compute": last["compute"], "wall_seconds": last["wall_seconds"], "eval_seconds": last["eval_seconds"],
-           "examples": last["examples"]}
-    for t in targets:
-        hit = first_reaching(records, t, "test_acc")
-        row[f"reached_{t:.4f}"] = hit is not None
-        for key in ("compute", "wall_seconds", "examples"):
-            row[f"{key}_to_{t:.4f}"] = (hit or last)[key]
-    return row
-
-
-def runs_table(results: dict, entries: dict[str, Schedule], targets: list[float],
-               resources: dict | None = None) -> pd.DataFrame:
-    """One row per (schedule, seed): measures(), the curve, and the CPUs and GPUs the run was given."""
-    rows = []
-    for (label, seed), records in sorted(results.items()):
-        s, given = entries[label], (resources or {}).get((label, seed), {})
-        rows.append({"label": label, "hypothesis": s.hypothesis, "seed": seed, "schedule": s.describe(),
-                     "schedule_json": s.to_json(), **measures(records, targets),
-                     "cpus": float(given.get("CPU", 0.0)), "gpus": float(given.get("GPU", 0.0)),
-                     "curve_json": json.dumps([[r["compute"], r["wall_seconds"], r["test_acc"]] for r in records])})
-    return pd.DataFrame(rows)
-
-
-def default_targets(results: dict) -> list[float]:
-    """The baseline's median final accuracy minus 1 and minus 0.5 points."""
-    median = float(np.median([records[-1]["test_acc"] for (label, _), records in results.items() if label == "baseline"]))
-    return [round(median - 0.01, 4), round(median - 0.005, 4)]
+def runs_table(rows: list[dict], entries: dict[tuple[str, float], Schedule]) -> pd.DataFrame:
+    """One row per (schedule, budget, seed): final accuracies and costs, the curve (compute,
+    training seconds, test accuracy at every record) and the CPUs and GPUs the run was given."""
+    out = []
+    for row in sorted(rows, key=lambda r: (r["label"], r["budget"], r["seed"])):
+        s, records, given = entries[(row["label"], row["budget"])], row["records"], row["resources"]
+        last = records[-1]
+        out.append({"label": row["label"], "hypothesis": s.hypothesis, "budget": float(row["budget"]),
+                    "seed": row["seed"], "schedule": s.describe(), "schedule_json": s.to_json(),
+                    "final_test_acc": last["test_acc"], "final_val_acc": last["val_acc"], "status": last["status"],
+                    "compute": last["compute"], "wall_seconds": last["wall_seconds"],
+                    "eval_seconds": last["eval_seconds"], "examples": last["examples"],
+                    "cpus": float(given.get("CPU", 0.0)), "gpus": float(given.get("GPU", 0.0)),
+                    "curve_json": json.dumps([[r["compute"], r["wall_seconds"], r["test_acc"]] for r in records])})
+    return pd.DataFrame(out)

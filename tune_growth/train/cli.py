@@ -54,6 +54,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--download", action="store_true", help="let torchvision download (machines with internet)")
     p.add_argument("--image-size", type=int, default=None, help="decode size in px for imagenette")
     p.add_argument("--classes", default=None, help="keep only these class ids, e.g. 0-4 or 0,2,5-7 (relabelled 0..k-1)")
+    p.add_argument("--label-noise", type=float, default=0.0, metavar="P",
+                   help="a fraction of the training labels replaced by another class (seeded; validation and test untouched), e.g. 0.2")
     p.add_argument("--val-fraction", type=float, default=0.1,
                    help="share of each class's training examples held out for validation, evaluated at every "
                         "record (default 0.1); 0 trains on all of them and evaluates the test split instead")
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                            precompute=not args.no_precompute, monitor="val" if args.val_fraction > 0 else "test")
         classes = None if args.classes is None else parse_classes(args.classes)
         data = load_dataset(DataSpec(args.dataset, args.data_root, args.download, args.image_size, classes,
-                                     args.val_fraction))
+                                     args.val_fraction, args.label_noise))
         if args.schedule is not None:
             if not args.schedule.is_file():
                 raise ScheduleError(f"--schedule {str(args.schedule)!r} is not a file; expected a schedule JSON file")

@@ -1,0 +1,113 @@
+"""`python -m benchmarks verdict` (or `make verdict`): rerun, from scratch, every search and study
+behind the README's verdicts, one dataset after another, each step resumable.
+
+Per dataset (PROTOCOLS): every shipped space is searched on the validation split
+(`tune-growth search SPACE`, seed 0, every run to the end), then `tune-growth study --results`
+re-runs the best schedule of each hypothesis by validation accuracy, beside the controls, over 5
+seeds at every budget of the sweep, measured on the test split. A search whose experiment folder
+exists without its trials.parquet is continued with `--resume`; a finished one is skipped; the study
+always runs with `--resume`, so its finished runs are kept. Killed at any point, the same command
+continues where it stopped. Writes under --out (default results/verdict): DATASET/searches/SPACE/
+and DATASET/study/, and DATASET/timing.json with each step's wall seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.loop import CIFAR
+
+SPACES = ("baseline", "h1", "h2", "h3", "combined", "random_growing", "anti_h2")
+
+# dataset -> how it is searched and studied. Budgets are epochs of the full training set.
+PROTOCOLS = {
+    "mnist5k": {"flags": ["--dataset", "mnist5k", "--model", "lenet5"], "spaces": SPACES,
+                "search_budget": 20, "trials": 32, "study_budgets": [2, 5, 10, 20], "study_evals": 40},
+    # 8x8 images: the builders cannot shrink below 8 px, so an H3 space would only search the
+    # baseline's knobs again; the combined space keeps its H3-free combinations (h1+h2).
+    "digits": {"flags": ["--dataset", "digits", "--model", "lenet5"],
+               "spaces": tuple(s for s in SPACES if s != "h3"),
+               "search_budget": 20, "trials": 32, "study_budgets": [2, 5, 10, 20], "study_evals": 40},
+    # ResNet-9 x 0.25 runs ~10 s per epoch-run here (2 runs at a time on 2 cores): the searches
+    # are 12 trials at 2 epochs, the study's sweep 1-4 epochs (about 1 h 30 min in all).
+    "cifar": {"flags": ["--dataset", "npz", "--data-root", CIFAR, "--model", "resnet9", "--width", "0.25"],
+              "spaces": SPACES, "search_budget": 2, "trials": 12, "study_budgets": [1, 2, 4], "study_evals": 20},
+}
+
+
+def run(cmd: list[str], log: Path) -> float:
+    """Run one CLI step, its output appended to `log`; return its wall seconds (exit on failure)."""
+    start = time.perf_counter()
+    with log.open("a") as f:
+        f.write(f"\n$ {' '.join(cmd)}\n")
+        f.flush()
+        code = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT)
+    if code != 0:
+        raise SystemExit(f"step failed with exit code {code}: {' '.join(cmd)} (see {log})")
+    return time.perf_counter() - start
+
+
+def finished(exp: Path, trials: int) -> bool:
+    """The search in `exp` has all its trials, none of them still running (an interrupted search
+    writes its Parquet too)."""
+    import pandas as pd
+
+    path = exp / "trials.parquet"
+    if not path.is_file():
+        return False
+    table = pd.read_parquet(path)
+    return len(table) >= trials and "status" in table and not (table["status"] == "running").any()
+
+
+def searches(name: str, proto: dict, root: Path, log: Path, timing: dict) -> None:
+    storage = root / "searches"
+    for space in proto["spaces"]:
+        exp = storage / space
+        if finished(exp, proto["trials"]):
+            continue
+        cmd = [sys.executable, "-m", "tune_growth", "search", space, *proto["flags"], "--storage", str(storage),
+               "--name", space, "--trials", str(proto["trials"]), "--budget", str(proto["search_budget"]),
+               "--seed", "0"] + (["--resume"] if exp.is_dir() else [])
+        timing[f"search {space}"] = timing.get(f"search {space}", 0.0) + run(cmd, log)
+
+
+def study(name: str, proto: dict, root: Path, log: Path, timing: dict, seeds: int) -> None:
+    cmd = [sys.executable, "-m", "tune_growth", "study", "--results", str(root / "searches"), "--seeds", str(seeds),
+           "--budgets", *map(str, proto["study_budgets"]), "--evals", str(proto["study_evals"]),
+           "--out", str(root / "study"), "--resume"]
+    timing["study"] = timing.get("study", 0.0) + run(cmd, log)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m benchmarks verdict", description=__doc__.splitlines()[0])
+    p.add_argument("--datasets", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS))
+    p.add_argument("--phase", choices=("all", "searches", "studies"), default="all")
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--out", type=Path, default=Path("results/verdict"))
+    args = p.parse_args(argv)
+    if "cifar" in args.datasets and not os.path.isdir(CIFAR):
+        raise SystemExit(f"the CIFAR-10 subset is absent at {CIFAR}; expected ../shared/data/cifar10, "
+                         f"or --datasets without cifar")
+    for name in args.datasets:
+        root = args.out / name
+        root.mkdir(parents=True, exist_ok=True)
+        log, timing_path = root / "verdict.log", root / "timing.json"
+        timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
+        try:
+            if args.phase in ("all", "searches"):
+                searches(name, PROTOCOLS[name], root, log, timing)
+            if args.phase in ("all", "studies"):
+                study(name, PROTOCOLS[name], root, log, timing, args.seeds)
+        finally:  # seconds of the steps that ran, also when one failed or was interrupted
+            timing_path.write_text(json.dumps(timing, indent=1) + "\n")
+        print(f"{name}: {sum(timing.values()) / 60:.1f} min of steps so far ({timing_path})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
