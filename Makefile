@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench verdict clean
 
 # pip -qq: errors only; its warnings (e.g. about find-links folders a machine lacks) are noise here
 $(STAMP): pyproject.toml
@@ -23,6 +23,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# every search and study behind the README's verdicts, from scratch (resumable: run it again after
+# an interruption); about 3 h on a 2-core CPU, see README "Verdicts measured"
+verdict: $(STAMP)
+	$(PY) -m benchmarks verdict
 
 bench: $(STAMP)
 	$(PY) -m benchmarks pipeline

@@ -8,7 +8,8 @@ seeds at every budget of the sweep, measured on the test split. A search whose e
 exists without its trials.parquet is continued with `--resume`; a finished one is skipped; the study
 always runs with `--resume`, so its finished runs are kept. Killed at any point, the same command
 continues where it stopped. Writes under --out (default results/verdict): DATASET/searches/SPACE/
-and DATASET/study/, and DATASET/timing.json with each step's wall seconds.
+and DATASET/study/, and DATASET/timing.json with each step's wall seconds; prints one JSON line of
+minutes per step.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from benchmarks.common import emit
 from benchmarks.loop import CIFAR
+from tune_growth.io import atomic_write_text
 
 SPACES = ("baseline", "h1", "h2", "h3", "combined", "random_growing", "anti_h2")
 
@@ -37,20 +41,28 @@ PROTOCOLS = {
     # ResNet-9 x 0.25 runs ~10 s per epoch-run here (2 runs at a time on 2 cores): the searches
     # are 12 trials at 2 epochs, the study's sweep 1-4 epochs (about 1 h 30 min in all).
     "cifar": {"flags": ["--dataset", "npz", "--data-root", CIFAR, "--model", "resnet9", "--width", "0.25"],
-              "spaces": SPACES, "search_budget": 2, "trials": 12, "study_budgets": [1, 2, 4], "study_evals": 20},
+              "spaces": SPACES, "search_budget": 2, "trials": 12, "study_budgets": [1, 2, 4], "study_evals": 10},
+    # the CI smoke: every step of the pipeline once, in about a minute
+    "smoke": {"flags": ["--dataset", "digits", "--model", "lenet5"], "spaces": ("baseline", "h2"),
+              "search_budget": 0.5, "trials": 2, "study_budgets": [0.5], "study_evals": 3, "seeds": 3},
 }
+DEFAULT = ["mnist5k", "digits", "cifar"]
 
 
-def run(cmd: list[str], log: Path) -> float:
-    """Run one CLI step, its output appended to `log`; return its wall seconds (exit on failure)."""
-    start = time.perf_counter()
-    with log.open("a") as f:
-        f.write(f"\n$ {' '.join(cmd)}\n")
-        f.flush()
-        code = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT)
+def run(step: str, cmd: list[str], root: Path, timing: dict) -> None:
+    """Run one CLI step, its output appended to ROOT/verdict.log; add its wall seconds to
+    `timing` and ROOT/timing.json (also when it fails or is interrupted); exit on failure."""
+    start, log = time.perf_counter(), root / "verdict.log"
+    try:
+        with log.open("a") as f:
+            f.write(f"\n$ {' '.join(cmd)}\n")
+            f.flush()
+            code = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT)
+    finally:
+        timing[step] = timing.get(step, 0.0) + time.perf_counter() - start
+        atomic_write_text(root / "timing.json", json.dumps(timing, indent=1) + "\n")
     if code != 0:
         raise SystemExit(f"step failed with exit code {code}: {' '.join(cmd)} (see {log})")
-    return time.perf_counter() - start
 
 
 def finished(exp: Path, trials: int) -> bool:
@@ -65,48 +77,73 @@ def finished(exp: Path, trials: int) -> bool:
     return len(table) >= trials and "status" in table and not (table["status"] == "running").any()
 
 
-def searches(name: str, proto: dict, root: Path, log: Path, timing: dict) -> None:
+def searches(proto: dict, root: Path, timing: dict) -> None:
     storage = root / "searches"
     for space in proto["spaces"]:
         exp = storage / space
         if finished(exp, proto["trials"]):
             continue
+        resume = any(exp.glob("experiment_state-*.json"))
+        if exp.is_dir() and not resume:  # killed before Tune saved any state: nothing to resume, start again
+            shutil.rmtree(exp)
         cmd = [sys.executable, "-m", "tune_growth", "search", space, *proto["flags"], "--storage", str(storage),
                "--name", space, "--trials", str(proto["trials"]), "--budget", str(proto["search_budget"]),
-               "--seed", "0"] + (["--resume"] if exp.is_dir() else [])
-        timing[f"search {space}"] = timing.get(f"search {space}", 0.0) + run(cmd, log)
+               "--seed", "0"] + (["--resume"] if resume else [])
+        run(f"search {space}", cmd, root, timing)
 
 
-def study(name: str, proto: dict, root: Path, log: Path, timing: dict, seeds: int) -> None:
+def study(proto: dict, root: Path, timing: dict, seeds: int) -> None:
+    seeds = proto.get("seeds", seeds)
     cmd = [sys.executable, "-m", "tune_growth", "study", "--results", str(root / "searches"), "--seeds", str(seeds),
            "--budgets", *map(str, proto["study_budgets"]), "--evals", str(proto["study_evals"]),
            "--out", str(root / "study"), "--resume"]
-    timing["study"] = timing.get("study", 0.0) + run(cmd, log)
+    run("study", cmd, root, timing)
+
+
+PUBLISHED = ("study.md", "study_budget.png", "expected_best.png", "effects.parquet", "runs.parquet",
+             "expected_best.parquet")
+
+
+def publish(root: Path, dest: Path) -> None:
+    """Copy a finished study's tables and plots to `dest` (the README links them there)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PUBLISHED:
+        if (root / "study" / name).is_file():
+            shutil.copyfile(root / "study" / name, dest / name)
+    shutil.copyfile(root / "timing.json", dest / "timing.json")
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks verdict", description=__doc__.splitlines()[0])
-    p.add_argument("--datasets", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS))
+    p.add_argument("--datasets", nargs="+", default=DEFAULT, choices=list(PROTOCOLS),
+                   help=f"default: {' '.join(DEFAULT)}; smoke: a one-minute run of every step")
     p.add_argument("--phase", choices=("all", "searches", "studies"), default="all")
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--out", type=Path, default=Path("results/verdict"))
+    p.add_argument("--publish", type=Path, default=Path(__file__).parent / "measured" / "verdict",
+                   help="where each finished study's study.md, plots and Parquet are copied (not for smoke)")
     args = p.parse_args(argv)
     if "cifar" in args.datasets and not os.path.isdir(CIFAR):
         raise SystemExit(f"the CIFAR-10 subset is absent at {CIFAR}; expected ../shared/data/cifar10, "
                          f"or --datasets without cifar")
+    minutes = {}
     for name in args.datasets:
         root = args.out / name
         root.mkdir(parents=True, exist_ok=True)
-        log, timing_path = root / "verdict.log", root / "timing.json"
-        timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
+        timing_path = root / "timing.json"
         try:
-            if args.phase in ("all", "searches"):
-                searches(name, PROTOCOLS[name], root, log, timing)
-            if args.phase in ("all", "studies"):
-                study(name, PROTOCOLS[name], root, log, timing, args.seeds)
-        finally:  # seconds of the steps that ran, also when one failed or was interrupted
-            timing_path.write_text(json.dumps(timing, indent=1) + "\n")
-        print(f"{name}: {sum(timing.values()) / 60:.1f} min of steps so far ({timing_path})", flush=True)
+            timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
+        except json.JSONDecodeError:
+            timing = {}
+        if args.phase in ("all", "searches"):
+            searches(PROTOCOLS[name], root, timing)
+        if args.phase in ("all", "studies"):
+            study(PROTOCOLS[name], root, timing, args.seeds)
+        if args.phase in ("all", "studies") and name != "smoke":
+            publish(root, args.publish / name)
+        minutes[name] = {"total": round(sum(timing.values()) / 60, 2), **{k: round(v / 60, 2) for k, v in timing.items()}}
+        print(f"{name}: {minutes[name]['total']:.1f} min of steps so far ({timing_path})", flush=True)
+    emit("verdict", {"minutes": minutes, "out": str(args.out)})
 
 
 if __name__ == "__main__":

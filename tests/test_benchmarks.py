@@ -26,6 +26,7 @@ TINY = {
     "finetune": ["--no-cifar", "--width", "0.25", "--pretrain-epochs", "0.5", "--budget", "3", "--seeds", "1"],
     "measurement": ["--no-cifar", "--epochs", "0.5", "--repeats", "1"],
     "gpu": ["--repeats", "1", "--epochs", "1"],  # without CUDA: the one "no CUDA" line
+    "verdict": ["--datasets", "smoke", "--out", tempfile.mkdtemp(prefix="verdict_smoke_")],
     "rank_fidelity": ["--spaces", "baseline", "h1", "--configs", "3", "--budget", "0.9", "--rung-size", "3",
                       "--out", str(Path(tempfile.gettempdir()) / "rank_fidelity_smoke.jsonl")],
 }
@@ -52,6 +53,11 @@ def test_benchmark_prints_one_json_line(name):
             assert len(values["fraction_of_random_compute"]) == len(values["chosen_test_acc"]) == 1
             assert values["total_compute"][0] > 0 and method in line["fraction_within_0.5pt"]
         assert line["methods"]["random"]["total_compute"] == [1.0]  # the unit
+    if name == "verdict":  # every step ran: two searches, then the study over them, with its verdicts
+        out = Path(line["out"]) / "smoke"
+        assert set(line["minutes"]["smoke"]) == {"total", "search baseline", "search h2", "study"}
+        assert (out / "study" / "runs.parquet").is_file() and "## Verdicts" in (out / "study" / "study.md").read_text()
+        assert "## Expected best against search effort" in (out / "study" / "study.md").read_text()
 
 
 def test_unknown_benchmark_exits_2():

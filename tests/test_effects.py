@@ -1,6 +1,7 @@
 """The study's effects per budget on synthetic runs whose answers are known (no training, no Ray)."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ def _runs(shift: dict) -> pd.DataFrame:
                 rows.append({"label": label, "hypothesis": label, "budget": budget, "seed": seed,
                              "schedule": f"{label} schedule", "final_test_acc": final,
                              "curve_json": json.dumps([[c, c / 10, a] for c, a in zip(compute, acc)])})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).sample(frac=1, random_state=0)  # in no particular order: pairing must sort
 
 
 def test_effects_are_paired_per_budget_and_the_verdict_names_the_budgets():
@@ -52,7 +53,8 @@ def test_effects_are_paired_per_budget_and_the_verdict_names_the_budgets():
     vs_random = next(s for s in sentences if s.startswith("h2 against the random-order control"))
     assert "helps at 2 and 10 epochs" in vs_random
     table = budget_markdown(effects, runs)
-    assert table.splitlines()[0] == "| schedule | 2 epochs | 10 epochs |" and "| h2 | +0.9" in table
+    assert table.splitlines()[0] == "| schedule | 2 epochs | 10 epochs |"
+    assert re.search(r"\| h2 \| \+(0\.9\d|1\.0\d) pts \[", table)
     assert "(n.s.)" in table.splitlines()[2]  # h2 at 10 epochs
     assert "| 2 epochs | h2: h2 schedule | baseline |" in markdown(effects, runs)
     assert compact_markdown(effects, runs, 10.0).count("\n") == 5  # header, rule, three schedules
@@ -62,6 +64,7 @@ def test_effects_are_paired_per_budget_and_the_verdict_names_the_budgets():
 def test_time_to_target_is_interpolated_so_a_known_speedup_comes_out():
     runs = _runs({})
     # h2's curve reaches every accuracy in 20% less compute at budget 10: compress its x-axis
+    runs = runs.sort_values(["label", "budget", "seed"])  # the positional copy below goes seed by seed
     sel, base = ((runs["label"] == name) & (runs["budget"] == 10.0) for name in ("h2", "baseline"))
     runs.loc[sel, "curve_json"] = [json.dumps([[0.8 * c, s, a] for c, s, a in json.loads(j)])
                                    for j in runs.loc[base, "curve_json"]]  # the baseline's own curves, seed by seed
@@ -72,6 +75,18 @@ def test_time_to_target_is_interpolated_so_a_known_speedup_comes_out():
     assert e["estimate"].to_numpy() == pytest.approx([0.2, 0.2], abs=1e-9)
     assert (e["low"] < 0.2).all() and (e["high"] > 0.2).all()  # widened to the evaluation brackets
     assert (e["resolution"] > 0).all() and e["verdict"].str.contains("evaluations").all()
+
+
+def test_runs_pair_on_the_seeds_they_share_and_too_few_runs_are_skipped():
+    runs = _runs({("h2", 2.0): 0.01})
+    runs = runs[~((runs["label"] == "h2") & (runs["seed"] == 4))]  # h2 lost a seed
+    effects = effects_table(runs)
+    e = effects[(effects["label"] == "h2") & (effects["reference"] == "baseline") & (effects["budget"] == 2.0)]
+    assert (e["seeds"] == 4).all() and (e["method"].str.startswith("paired")).all()
+    few = runs[(runs["label"] != "h2") | (runs["seed"] == 0)]  # one h2 run: no interval, no row
+    assert not ((effects_table(few)["label"] == "h2")).any()
+    empty = effects_table(runs[runs["label"] == "baseline"])
+    assert empty.empty and "verdict" in empty and verdict_sentences(empty) == []
 
 
 def test_a_study_log_cut_short_by_a_kill_keeps_its_whole_lines(tmp_path):

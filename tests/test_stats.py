@@ -35,7 +35,7 @@ def test_no_effect_is_reported_as_no_detectable_difference():
 
 def test_t_interval_matches_the_textbook_numbers():
     # mean 2, sd 1, n 4: half-width t(0.975, 3) * 1 / 2 = 3.182446 / 2
-    mean, low, high = t_interval(np.array([1.0, 2, 2, 3]) + np.array([0, -0.0, 0, 0]))
+    mean, low, high = t_interval(np.array([1.0, 2, 2, 3]))
     sd = np.std([1.0, 2, 2, 3], ddof=1)
     assert mean == 2 and high - mean == pytest.approx(3.182446 * sd / 2, rel=1e-5) and low == pytest.approx(4 - high)
     diff, lo, hi = welch_interval(np.array([1.0, 2, 3]), np.array([2.0, 3, 4]))
@@ -132,6 +132,22 @@ def test_a_target_missed_by_some_or_all_seeds_never_counts_as_sooner():
     assert speed_verdict(cheap, 0.97, "compute", 3, 5) == "inconclusive: only 3/5 seeds reached 97.0%"
     slow = speedup(np.full(5, 100.0) + RNG.standard_normal(5), np.full(5, 150.0) + RNG.standard_normal(5))
     assert speed_verdict(slow, 0.97, "compute", 3, 5).startswith("slower")  # censoring only hides more slowness
+
+
+def test_a_reference_that_missed_the_target_never_makes_a_schedule_slower():
+    # the reference's censored seeds count at its full budget, below their true cost
+    slow = speedup(np.full(5, 100.0) + RNG.standard_normal(5), np.full(5, 150.0) + RNG.standard_normal(5))
+    assert slow.detectable and slow.estimate < 0
+    assert speed_verdict(slow, 0.97, "compute", 5, 5, reference_reached=3) == \
+        "inconclusive: the reference reached 97.0% in only 3/5 seeds"
+    assert speed_verdict(slow, 0.97, "compute", 5, 5, reference_reached=5).startswith("slower")
+
+
+def test_a_crossing_before_the_first_evaluation_claims_nothing():
+    a, b = np.full(4, 10.0), np.full(4, 20.0)
+    e = speedup(a, b, reference_bracket=(np.zeros(4), a), other_bracket=(b - 10, b))  # A crossed by its first
+    assert e.unresolved == 4 and not e.detectable and np.isfinite(e.estimate)
+    assert speed_verdict(e, 0.9, "compute", 4, 4).startswith("unresolved: 4 runs reached 90.0% by their first")
 
 
 def test_censored_seeds_are_reported():

@@ -37,22 +37,33 @@ def crossings(runs: pd.DataFrame, target: float, unit: str) -> pd.DataFrame:
     col = AXES[unit]
     rows = []
     for curve in runs["curve_json"]:
-        c = np.array([[p[col], p[2]] for p in json.loads(curve) if p[2] is not None], dtype=float)
+        c = np.array([[p[col], p[2]] for p in json.loads(curve) if p[2] is not None], dtype=float).reshape(-1, 2)
+        if not len(c):
+            raise ValueError("a run's curve holds no test accuracy; expected the study's runs (monitor='test')")
         rows.append(crossing(c[:, 0], c[:, 1], target))
     return pd.DataFrame(rows, columns=["point", "lo", "hi", "reached"], index=runs.index)
 
 
 def _pair(group: pd.DataFrame, base: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
-    """(group, base) aligned by seed when they share every seed (paired), else as they are."""
-    if sorted(group["seed"]) == sorted(base["seed"]):
-        return group.sort_values("seed"), base.sort_values("seed"), True
+    """(group, base) on the seeds they share, aligned seed by seed (paired); as they are when they
+    share fewer than 2 seeds (independent groups, Welch)."""
+    shared = sorted(set(group["seed"]) & set(base["seed"]))
+    if len(shared) >= 2:
+        pick = lambda df: df[df["seed"].isin(shared)].sort_values("seed")  # noqa: E731
+        return pick(group), pick(base), True
     return group, base, False
+
+
+COLUMNS = ["budget", "label", "reference", "seeds", "measure", "target", "estimate", "low", "high", "method",
+           "resolution", "reached", "reference_reached", "verdict"]
 
 
 def effects_table(runs: pd.DataFrame, targets: list[float] | None = None) -> pd.DataFrame:
     """One row per (budget, schedule, reference, measure, target): estimate, 95% CI, method,
-    resolution and a plain verdict."""
+    resolution and a plain verdict. Runs with no test accuracy (NaN) are left out; a comparison
+    with fewer than 2 runs a side is skipped (no interval exists)."""
     rows = []
+    runs = runs[runs["final_test_acc"].notna()]
     for budget, at in runs.groupby("budget", sort=True):
         by_label = {label: group for label, group in at.groupby("label")}
         goals = targets or (default_targets(at) if "baseline" in by_label else [])
@@ -61,6 +72,8 @@ def effects_table(runs: pd.DataFrame, targets: list[float] | None = None) -> pd.
                 if ref == "random_growing" and group["hypothesis"].iloc[0] in ("baseline", "budgeted"):
                     continue
                 g, b, paired = _pair(group, by_label[ref])
+                if min(len(g), len(b)) < 2:
+                    continue
                 common = {"budget": budget, "label": label, "reference": ref, "seeds": len(g)}
                 acc = accuracy_difference(b["final_test_acc"].to_numpy(), g["final_test_acc"].to_numpy(), paired)
                 rows.append({**common, "measure": "final accuracy (points)", "target": None, "estimate": acc.estimate,
@@ -72,12 +85,13 @@ def effects_table(runs: pd.DataFrame, targets: list[float] | None = None) -> pd.
                         eff = speedup(cb["point"].to_numpy(), cg["point"].to_numpy(), paired,
                                       reference_bracket=(cb["lo"].to_numpy(), cb["hi"].to_numpy()),
                                       other_bracket=(cg["lo"].to_numpy(), cg["hi"].to_numpy()))
-                        reached = int(cg["reached"].sum())
+                        reached, ref_reached = int(cg["reached"].sum()), int(cb["reached"].sum())
                         rows.append({**common, "measure": f"{unit} saved to target", "target": t,
                                      "estimate": eff.estimate, "low": eff.low, "high": eff.high, "method": eff.method,
                                      "resolution": eff.resolution, "reached": reached,
-                                     "verdict": speed_verdict(eff, t, unit, reached, len(g))})
-    return pd.DataFrame(rows)
+                                     "reference_reached": ref_reached,
+                                     "verdict": speed_verdict(eff, t, unit, reached, len(g), ref_reached)})
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _budget_label(budget: float) -> str:
@@ -87,7 +101,7 @@ def _budget_label(budget: float) -> str:
 def _cell(r: pd.Series | None, measure: str) -> str:
     if r is None:
         return "—"
-    if r["verdict"].startswith(("never reached", "inconclusive")):
+    if r["verdict"].startswith(("never reached", "inconclusive", "unresolved")):
         return r["verdict"]  # censored costs would mislead: say what happened instead
     scale, unit = (1, " pts") if measure == "final" else (100, "%")
     mark = "" if r["low"] > 0 or r["high"] < 0 else " (n.s.)"
@@ -156,7 +170,9 @@ def verdict_sentences(effects: pd.DataFrame) -> list[str]:
                 s = s[s["target"] == s["target"].max()].iloc[0]
                 v = s["verdict"]
                 kind = ("sooner" if v.startswith("reaches") else "slower" if v.startswith("slower") else
-                        "no detectable difference" if v.startswith("no detectable") else "not reached by every seed")
+                        "no detectable difference" if v.startswith("no detectable") else
+                        "unresolved" if v.startswith("unresolved") else
+                        "never reached" if v.startswith("never") else "inconclusive (missed by some seeds)")
                 speed.setdefault(kind, []).append(budget)
         acc_text = "; ".join(f"{k} at {_join(v)}" for k, v in acc.items() if v)
         speed_text = "; ".join(f"{k} at {_join(v)}" for k, v in speed.items())

@@ -59,7 +59,7 @@ def accuracy_figure(runs: pd.DataFrame) -> Figure:
     for i, label in enumerate(labels):
         acc = runs.loc[runs["label"] == label, "final_test_acc"].to_numpy()
         hyp = runs.loc[runs["label"] == label, "hypothesis"].iloc[0]
-        mean, low, high = t_interval(acc)
+        mean, low, high = t_interval(acc) if len(acc) >= 2 else (acc.mean(), acc.mean(), acc.mean())
         ax.errorbar(mean, i, xerr=[[mean - low], [high - mean]], fmt="o", color=cmap[hyp], capsize=3)
         ax.scatter(acc, np.full(len(acc), i) + rng.uniform(-0.15, 0.15, len(acc)), s=10, color=cmap[hyp], alpha=0.4)
     ax.set(yticks=range(len(labels)), yticklabels=labels, xlabel="final test accuracy (each seed; mean and 95% CI)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -19,6 +20,7 @@ from tune_growth.study.effects import budget_markdown, compact_markdown, effects
 from tune_growth.study.figures import accuracy_figure, budget_figure, curves_figure, speedup_figure
 from tune_growth.study import RUNS_LOG
 from tune_growth.study.run import run_all, runs_table
+from tune_growth.study.stats import MIN_SEEDS, seed_warning
 from tune_growth.train.config import RunConfig
 
 
@@ -41,7 +43,12 @@ def reanalyse(out: Path) -> str:
     if "budget" not in runs:  # a study from before the budget sweep: one budget, its schedules'
         runs["budget"] = [Schedule.from_json(j).budget_epochs for j in runs["schedule_json"]]
     effort = pd.read_parquet(out / "expected_best.parquet") if (out / "expected_best.parquet").is_file() else None
-    return write_outputs(runs, None, out, f"{runs['seed'].nunique()} seeds (reanalysed)", effort, None)
+    saved = json.loads((out / "study.json").read_text()) if (out / "study.json").is_file() else {}
+    seeds = int(runs.groupby(["label", "budget"])["seed"].nunique().min())
+    warning = seed_warning(seeds) if seeds >= MIN_SEEDS else (f"warning: {seeds} seeds: fewer than {MIN_SEEDS}, "
+                                                             "the intervals do not hold their 95%")
+    return write_outputs(runs, saved.get("targets"), out, saved.get("title", f"{seeds} seeds (reanalysed)"), effort,
+                         warning)
 
 
 def run_study(entries: dict[tuple[str, float], Schedule], data: ImageDataset, args) -> pd.DataFrame:
@@ -99,6 +106,7 @@ def write_outputs(runs: pd.DataFrame, targets: list[float] | None, out: Path, ti
                   effort: pd.DataFrame | None, warning: str | None) -> str:
     effects = effects_table(runs, targets)
     out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "study.json", json.dumps({"title": title, "targets": targets}) + "\n")
     atomic_write_parquet(out / "runs.parquet", runs)
     atomic_write_parquet(out / "effects.parquet", effects)
     if effort is not None:
@@ -106,19 +114,21 @@ def write_outputs(runs: pd.DataFrame, targets: list[float] | None, out: Path, ti
     atomic_write_text(out / "study.md", study_markdown(effects, runs, title, effort, warning))
     top = max(runs["budget"])
     at_top, eff_top = runs[runs["budget"] == top], effects[effects["budget"] == top]
-    figs = {"study_budget": (budget_figure(effects, title), "Effect against budget, with 95% intervals."),
-            "study_accuracy": (accuracy_figure(at_top), f"Final accuracy per schedule at {top:g} epochs."),
-            "study_speedup": (speedup_figure(eff_top), f"Compute saved to each target against the baseline, {top:g} "
-                                                       "epochs."),
+    figs = {"study_accuracy": (accuracy_figure(at_top), f"Final accuracy per schedule at {top:g} epochs."),
             "study_curves": (curves_figure(at_top), f"Mean accuracy against compute, {top:g} epochs (dashed: controls).")}
-    if "random_growing" in set(runs["label"]):
+    if not effects.empty:
+        figs["study_budget"] = (budget_figure(effects, title), "Effect against budget, with 95% intervals.")
+        figs["study_speedup"] = (speedup_figure(eff_top), f"Compute saved to each target against the baseline, "
+                                                          f"{top:g} epochs.")
+    if "random_growing" in set(runs["label"]) and not effects.empty:
         figs["study_speedup_random"] = (speedup_figure(eff_top, "random_growing"),
                                         f"Compute saved against the random-order growing set, {top:g} epochs.")
     if effort is not None and not effort.empty:
         figs["expected_best"] = (expected_best_figure(effort), "Expected best validation accuracy against search "
                                                                "effort, per search.")
     images = save_figures(figs, out)
-    summary = effects[["budget", "label", "reference", "measure", "target", "estimate", "low", "high", "verdict"]]
+    summary = effects[["budget", "label", "reference", "measure", "target", "estimate", "low", "high", "verdict"]].copy()
+    summary["target"] = summary["target"].astype(object).where(summary["target"].notna(), "")  # not "not reached"
     more = {"Verdicts": ("Per schedule and reference, the budgets where it helps, hurts or makes no detectable "
                          "difference.", pd.DataFrame({"verdict": verdict_sentences(effects)}))}
     if effort is not None and not effort.empty:

@@ -9,8 +9,8 @@ a GPU), so on a GPU cluster the study trains where the searches trained.
 Every finished run is appended at once to `runs.jsonl` in the output folder (one JSON line: its
 key, labels, records and resources), so a study killed at any point loses only the runs in
 flight; `--resume` reads the file back and runs only what is missing. A run's key hashes what its
-numbers depend on: the schedule at its budget, the run config, the seed and the dataset's content
-fingerprint, so a changed search result or setting reruns exactly the runs it changes.
+numbers depend on (the schedule at its budget, the run config, the seed and the dataset's content
+fingerprint) and its label, so a changed search result or setting reruns exactly the runs it changes.
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ def run_one(schedule_json: str, payload: dict, config: dict, seed: int) -> tuple
     return list(trainer.run()), resources
 
 
-def run_key(schedule: Schedule, config: dict, seed: int, fingerprint: str) -> str:
-    """What a run's numbers depend on, hashed (BLAKE2b, 128 bits)."""
-    text = json.dumps([schedule.to_json(), config, seed, fingerprint], sort_keys=True, default=str)
+def run_key(label: str, schedule: Schedule, config: dict, seed: int, fingerprint: str) -> str:
+    """What a run's numbers depend on, and its label (two labels never share a run), hashed
+    (BLAKE2b, 128 bits)."""
+    text = json.dumps([label, schedule.to_json(), config, seed, fingerprint], sort_keys=True, default=str)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
@@ -77,7 +78,7 @@ def run_all(entries: dict[tuple[str, float], Schedule], payload: dict, config: d
     key, label, budget, seed, records, resources."""
     config = {**config, "monitor": "test"}  # the study reports: time to a test accuracy
     done = load_done(log) if log is not None else {}
-    wanted = {run_key(s, config, seed, payload["fingerprint"]): (label, budget, seed, s)
+    wanted = {run_key(label, s, config, seed, payload["fingerprint"]): (label, budget, seed, s)
               for seed in range(seeds) for (label, budget), s in entries.items()}
     rows = [done[k] for k in wanted if k in done]
     todo = {k: v for k, v in wanted.items() if k not in done}

@@ -44,6 +44,7 @@ class Effect:
     high: float
     method: str = "paired t"
     resolution: float | None = None  # time to target: median evaluation bracket, as a fraction of A's cost
+    unresolved: int = 0  # time to target: runs that crossed by their first evaluation (no lower bracket)
 
     @property
     def detectable(self) -> bool:
@@ -103,9 +104,9 @@ def accuracy_difference(reference: np.ndarray, other: np.ndarray, paired: bool =
 
 def _log(x) -> np.ndarray:
     x = np.asarray(x, dtype=float)
-    if (x < 0).any():
-        raise ValueError(f"costs must be >= 0; got {x.min()}")
-    return np.log(np.maximum(x, 1e-12))  # a crossing at the first evaluation has a lower bracket of 0
+    if (x <= 0).any():
+        raise ValueError(f"costs must be > 0; got {x.min()}")
+    return np.log(x)
 
 
 def speedup(reference_cost: np.ndarray, other_cost: np.ndarray, paired: bool = True, level: float = LEVEL,
@@ -114,18 +115,21 @@ def speedup(reference_cost: np.ndarray, other_cost: np.ndarray, paired: bool = T
     slower), with a t interval on the log ratios. The brackets, (lows, highs) per seed, are where
     each crossing could lie between evaluations; the interval's ends are taken at their ends."""
     a, b = np.asarray(reference_cost, float), np.asarray(other_cost, float)
+    method = "paired t on log ratios" if paired else "Welch t on logs"
     est, low, high = _interval(_log(a), _log(b), paired, level)
-    resolution = None
+    resolution, unresolved = None, 0
     if reference_bracket is not None or other_bracket is not None:
         a_lo, a_hi = (np.asarray(v, float) for v in (reference_bracket or (a, a)))
         b_lo, b_hi = (np.asarray(v, float) for v in (other_bracket or (b, b)))
-        high = _interval(_log(a_lo), _log(b_hi), paired, level)[2]  # B late, A early: the least saved
-        low = _interval(_log(a_hi), _log(b_lo), paired, level)[1]  # B early, A late: the most saved
         widths = np.concatenate([a_hi - a_lo, b_hi - b_lo])
         resolution = float(np.median(widths) / a.mean()) if a.mean() > 0 else None
+        unresolved = int((a_lo <= 0).sum() + (b_lo <= 0).sum())
+        if unresolved:  # a crossing before the first evaluation has no lower bound: nothing can be claimed
+            return Effect(float(1 - np.exp(est)), -np.inf, 1.0, method, resolution, unresolved)
+        high = _interval(np.log(a_lo), np.log(b_hi), paired, level)[2]  # B late, A early: the least saved
+        low = _interval(np.log(a_hi), np.log(b_lo), paired, level)[1]  # B early, A late: the most saved
     # log ratio up = B costlier = less saved: the ends swap
-    return Effect(float(1 - np.exp(est)), float(1 - np.exp(high)), float(1 - np.exp(low)),
-                  "paired t on log ratios" if paired else "Welch t on logs", resolution)
+    return Effect(float(1 - np.exp(est)), float(1 - np.exp(high)), float(1 - np.exp(low)), method, resolution)
 
 
 def crossing(cost: np.ndarray, acc: np.ndarray, target: float) -> tuple[float, float, float, bool]:
@@ -151,18 +155,27 @@ def accuracy_verdict(effect: Effect) -> str:
     return f"{abs(effect.estimate):.2f} points {word} accurate [{effect.low:+.2f}, {effect.high:+.2f}]"
 
 
-def speed_verdict(effect: Effect, target: float, unit: str, reached: int, seeds: int) -> str:
+def speed_verdict(effect: Effect, target: float, unit: str, reached: int, seeds: int,
+                  reference_reached: int | None = None) -> str:
     """e.g. 'reaches 97.5% 23% sooner in compute [12%, 31%]'. A seed that missed the target is
     counted at its full budget, which understates its true cost: so "sooner" is claimed only when
-    every seed reached the target ("slower" stays valid: the truth is slower still)."""
+    every seed of the schedule reached the target, and "slower" only when every seed of the
+    reference did (each claim stays valid when the other side is censored: the truth is further
+    the same way)."""
+    ref_reached = seeds if reference_reached is None else reference_reached
     tail = "" if reached == seeds else f" ({reached}/{seeds} seeds reached it)"
     interval = f"[{100 * effect.low:+.0f}%, {100 * effect.high:+.0f}%]"
     if effect.resolution is not None:
         interval += f" (evaluations {100 * effect.resolution:.0f}% apart)"
     if reached == 0:
         return f"never reached {target:.1%} (0/{seeds} seeds)"
+    if effect.unresolved:
+        return (f"unresolved: {effect.unresolved} runs reached {target:.1%} by their first evaluation "
+                f"(evaluations {100 * (effect.resolution or 0):.0f}% apart; evaluate more often)")
     if effect.detectable and effect.estimate > 0 and reached < seeds:
         return f"inconclusive: only {reached}/{seeds} seeds reached {target:.1%}"
+    if effect.detectable and effect.estimate < 0 and ref_reached < seeds:
+        return f"inconclusive: the reference reached {target:.1%} in only {ref_reached}/{seeds} seeds"
     if not effect.detectable:
         return f"no detectable difference in {unit} to {target:.1%} {interval}{tail}"
     if effect.estimate > 0:
