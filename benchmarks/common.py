@@ -11,6 +11,8 @@ from typing import Callable
 
 import torch
 
+from tune_growth.io import append_jsonl, read_jsonl_by_key
+
 
 def context() -> dict:
     """Machine and versions, so a figure is never read without knowing where it came from."""
@@ -82,20 +84,13 @@ def load_runs(path, resume: bool) -> dict[str, dict]:
     """A long benchmark's finished units, one JSON object per line keyed by "key": what is in `path`
     with `resume` (a line cut short by a kill is dropped, so that unit runs again), else nothing
     (and the old file is removed)."""
-    done: dict[str, dict] = {}
-    if resume and path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            done[row["key"]] = row
-    elif path.is_file():
+    if resume:
+        return read_jsonl_by_key(path)
+    if path.is_file():
         path.unlink()
-    return done
+    return {}
 
 
 def append_run(path, row: dict) -> None:
     """Add one finished unit to `path` (see load_runs)."""
-    with open(path, "a") as f:
-        f.write(json.dumps(row) + "\n")
+    append_jsonl(path, row)

@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> None:
             study(PROTOCOLS[name], root, timing, args.seeds)
         if args.phase in ("all", "studies") and name != "smoke":
             publish(root, args.publish / name)
-        minutes[name] = {"total": round(sum(timing.values()) / 60, 2), **{k: round(v / 60, 2) for k, v in timing.items()}}
+        minutes[name] = {"total": round(sum(timing.values()) / 60, 2),
+                         **{k: round(v / 60, 2) for k, v in timing.items()}}
         print(f"{name}: {minutes[name]['total']:.1f} min of steps so far ({timing_path})", flush=True)
     emit("verdict", {"minutes": minutes, "out": str(args.out)})
 

@@ -9,7 +9,7 @@ import pytest
 
 from tune_growth.study.effects import budget_markdown, compact_markdown, effects_table, markdown, verdict_sentences
 from tune_growth.study.figures import budget_figure
-from tune_growth.study.run import load_done
+from tune_growth.io import read_jsonl_by_key
 
 SEEDS = 5
 
@@ -92,5 +92,5 @@ def test_runs_pair_on_the_seeds_they_share_and_too_few_runs_are_skipped():
 def test_a_study_log_cut_short_by_a_kill_keeps_its_whole_lines(tmp_path):
     path = tmp_path / "runs.jsonl"
     path.write_text(json.dumps({"key": "a", "records": []}) + "\n" + '{"key": "b", "rec')
-    assert list(load_done(path)) == ["a"]
-    assert load_done(tmp_path / "none.jsonl") == {}
+    assert list(read_jsonl_by_key(path)) == ["a"]
+    assert read_jsonl_by_key(tmp_path / "none.jsonl") == {}

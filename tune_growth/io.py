@@ -3,6 +3,7 @@ mechanism (write beside the target, then rename over it) for text, Parquet and t
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Callable
@@ -32,3 +33,26 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 def atomic_write_parquet(path: str | os.PathLike, frame) -> Path:
     """Write a pandas DataFrame as Parquet (pyarrow) atomically."""
     return atomic_write(path, lambda tmp: frame.to_parquet(tmp, engine="pyarrow", index=False))
+
+
+def read_jsonl_by_key(path: str | os.PathLike) -> dict[str, dict]:
+    """A JSON-lines log of finished units, by each line's "key": what a long job's --resume
+    reads. A line cut short by a kill is dropped, so that unit runs again; no file, no units."""
+    done: dict[str, dict] = {}
+    path = Path(path)
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            done[row["key"]] = row
+    return done
+
+
+def append_jsonl(path: str | os.PathLike, row: dict) -> None:
+    """Append one finished unit's line (see read_jsonl_by_key), fsynced before the next is awaited."""
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())

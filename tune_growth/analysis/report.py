@@ -182,8 +182,8 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None, tar
     more = {"Expected best against search effort": (
         "Expected best validation accuracy of n trials drawn from each search, with a 95% bootstrap band over its "
         "trials (Dodge et al. 2019; the baseline control and stopped runs excluded).", at_effort(effort))}
-    return atomic_write_text(out / "report.html", render_html(title, table, images, "Best schedule per hypothesis", intro,
-                                                              more if not effort.empty else None))
+    page = render_html(title, table, images, "Best schedule per hypothesis", intro, more if not effort.empty else None)
+    return atomic_write_text(out / "report.html", page)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,6 +75,6 @@ def load_dataset(spec: Union[DataSpec, str], device: Union[str, torch.device] = 
     return add_label_noise(carve_validation(data, spec.val_fraction), spec.label_noise).to(device)
 
 
-__all__ = ["DATASETS", "CIFAR10_HIERARCHY", "NOISE_SEED", "TENSOR_FIELDS", "VAL_SEED", "DataSpec", "DatasetError", "Hierarchy",
-           "ImageDataset", "add_label_noise", "carve_validation", "channel_stats", "check_dataset_name", "from_arrays", "hierarchy_leaves",
-           "load_dataset", "parse_classes", "select_classes", "stratified_split"]
+__all__ = ["DATASETS", "CIFAR10_HIERARCHY", "NOISE_SEED", "TENSOR_FIELDS", "VAL_SEED", "DataSpec", "DatasetError",
+           "Hierarchy", "ImageDataset", "add_label_noise", "carve_validation", "channel_stats", "check_dataset_name",
+           "from_arrays", "hierarchy_leaves", "load_dataset", "parse_classes", "select_classes", "stratified_split"]

@@ -35,7 +35,8 @@ def parser() -> OneLineParser:
                    help="share of each class's training examples held out as the validation split that the "
                         "search selects on (default 0.1; seeded and stratified, the same on every machine)")
     p.add_argument("--label-noise", type=float, default=0.0, metavar="P",
-                   help="a fraction of the training labels replaced by another class (seeded; validation and test untouched), e.g. 0.2")
+                   help="a fraction of the training labels replaced by another class (seeded; validation and "
+                        "test untouched), e.g. 0.2")
     p.add_argument("--pretrained", metavar="PATH",
                    help="weights every trial starts from (all but the head): a model.pt of tune_growth.train.cli, a "
                         "torchvision resnet state dict, or 'imagenet'; on a cluster, a path every node can read")

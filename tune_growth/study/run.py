@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +24,7 @@ import ray
 import torch
 from tqdm.auto import tqdm
 
+from tune_growth.io import append_jsonl, read_jsonl_by_key
 from tune_growth.schedule.core import Schedule
 from tune_growth.search.trial import dataset_from_payload
 from tune_growth.train.config import RunConfig
@@ -48,28 +48,6 @@ def run_key(label: str, schedule: Schedule, config: dict, seed: int, fingerprint
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def load_done(path: Path) -> dict[str, dict]:
-    """The finished runs in a study's runs.jsonl, by key; a line cut short by a kill is dropped,
-    so that run is run again."""
-    done = {}
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            done[row["key"]] = row
-    return done
-
-
-def append_line(path: Path, row: dict) -> None:
-    """One run's line, appended and fsynced before the next run is awaited."""
-    with path.open("a") as f:
-        f.write(json.dumps(row) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def run_all(entries: dict[tuple[str, float], Schedule], payload: dict, config: dict, seeds: int,
             cpus: float = 1.0, gpus: float = 0.0, log: Path | None = None) -> list[dict]:
     """Every (label, budget) schedule over `seeds` seeds, in parallel on the Ray cluster, each run
@@ -77,7 +55,7 @@ def run_all(entries: dict[tuple[str, float], Schedule], payload: dict, config: d
     are taken from it, every new one is appended to it as it ends. Returns one row per run:
     key, label, budget, seed, records, resources."""
     config = {**config, "monitor": "test"}  # the study reports: time to a test accuracy
-    done = load_done(log) if log is not None else {}
+    done = read_jsonl_by_key(log) if log is not None else {}
     wanted = {run_key(label, s, config, seed, payload["fingerprint"]): (label, budget, seed, s)
               for seed in range(seeds) for (label, budget), s in entries.items()}
     rows = [done[k] for k in wanted if k in done]
@@ -96,7 +74,7 @@ def run_all(entries: dict[tuple[str, float], Schedule], payload: dict, config: d
                 row = {"key": key, "label": label, "budget": budget, "seed": seed, "records": records,
                        "resources": {k: float(v) for k, v in resources.items()}}
                 if log is not None:
-                    append_line(log, row)
+                    append_jsonl(log, row)
                 rows.append(row)
                 bar.update(1)
     return rows

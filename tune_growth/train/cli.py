@@ -55,7 +55,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--image-size", type=int, default=None, help="decode size in px for imagenette")
     p.add_argument("--classes", default=None, help="keep only these class ids, e.g. 0-4 or 0,2,5-7 (relabelled 0..k-1)")
     p.add_argument("--label-noise", type=float, default=0.0, metavar="P",
-                   help="a fraction of the training labels replaced by another class (seeded; validation and test untouched), e.g. 0.2")
+                   help="a fraction of the training labels replaced by another class (seeded; validation and "
+                        "test untouched), e.g. 0.2")
     p.add_argument("--val-fraction", type=float, default=0.1,
                    help="share of each class's training examples held out for validation, evaluated at every "
                         "record (default 0.1); 0 trains on all of them and evaluates the test split instead")
