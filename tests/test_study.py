@@ -120,10 +120,10 @@ def test_study_refuses_gpus_on_a_machine_without_any(capsys):
     assert "asks for GPUs but this machine has none" in capsys.readouterr().err
 
 
-def _search_json(folder, **overrides):
+def _search_json(folder, newer=False, **overrides):
     folder.mkdir(parents=True)
     spec = {"name": "mnist5k", "root": None, "download": False, "image_size": None, "classes": [0, 1, 2, 3, 4],
-            "val_fraction": 0.2}
+            "val_fraction": 0.2, **({"label_noise": 0.0} if newer else {})}  # older search.json lack label_noise
     settings = {"dataset": spec, "model": "cnn", "width": 0.5, "precision": "fp32", "pretrained": None, **overrides}
     (folder / "search.json").write_text(json.dumps(settings))
     (folder / "trials.parquet").write_bytes(b"")  # marks the folder as an experiment
@@ -135,11 +135,12 @@ def test_the_study_runs_with_the_searches_settings(tmp_path):
     from tune_growth.study.__main__ import resolve_settings
 
     _search_json(tmp_path / "results" / "h1")
-    _search_json(tmp_path / "results" / "h2")
+    _search_json(tmp_path / "results" / "h2", newer=True)  # the same footing: a field added since, at its default
     args = SimpleNamespace(results=tmp_path / "results", dataset=None, data_root=None, val_fraction=None,
                            label_noise=None, model=None, width=None, precision=None, pretrained=None)
     spec = resolve_settings(args)
     assert spec.classes == (0, 1, 2, 3, 4) and spec.val_fraction == 0.2 and spec.name == "mnist5k"
+    assert spec.label_noise == 0.0 and args.label_noise == 0.0
     assert (args.model, args.width, args.precision) == ("cnn", 0.5, "fp32")
     explicit = SimpleNamespace(**{**vars(args), "val_fraction": 0.1, "model": "lenet5"})
     assert resolve_settings(explicit).val_fraction == 0.1 and explicit.model == "lenet5"

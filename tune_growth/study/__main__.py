@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from tune_growth.cache import DEFAULT_CACHE_DIR
@@ -103,7 +103,10 @@ def search_settings(results: Path | None) -> dict:
         path = exp / "search.json"
         if path.is_file():
             s = json.loads(path.read_text())
-            found[exp.name] = {"dataset": s.get("dataset"), "model": s.get("model"), "width": s.get("width"),
+            dataset = s.get("dataset") and asdict(DataSpec(**s["dataset"]))  # fields added since: their defaults
+            if dataset and dataset["classes"] is not None:
+                dataset["classes"] = list(dataset["classes"])
+            found[exp.name] = {"dataset": dataset, "model": s.get("model"), "width": s.get("width"),
                                "precision": s.get("precision", "auto"), "pretrained": s.get("pretrained")}
     if not found:
         return {}
