@@ -176,7 +176,10 @@ def collect(args, data: ImageDataset) -> dict[str, Schedule]:
     budget, batch = args.budget or base.budget_epochs, base.batch_size
     entries = {label: same_budget(s, budget, batch) for label, s in {**entries, "baseline": base}.items()}
     if not args.no_controls:
-        grown = [s for s in entries.values() if any(st.per_class for st in s.stages)]
+        # the matched control of H1's example order: H1's own stages when H1 is studied, else the
+        # first schedule that grows the examples
+        grown = [s for label, s in sorted(entries.items(), key=lambda e: e[0] != "h1")
+                 if any(st.per_class for st in s.stages)]
         if grown:
             entries["random_growing"] = random_order(grown[0])
         for label, s in list(entries.items()):
