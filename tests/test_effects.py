@@ -47,7 +47,7 @@ def test_effects_are_paired_per_budget_and_the_verdict_names_the_budgets():
     assert sorted(targets) == pytest.approx([round(median - 0.01, 4), round(median - 0.005, 4)])
     sentences = verdict_sentences(effects)
     h2 = next(s for s in sentences if s.startswith("h2 against the tuned baseline"))
-    assert "final accuracy helps at 2 epochs; no detectable difference at 10 epochs" in h2
+    assert "final accuracy: helps at 2 epochs; no detectable difference at 10 epochs" in h2
     assert "compute to the higher target: sooner at 2 epochs" in h2  # 1 point higher: the target comes earlier
     assert not any(s.startswith(("baseline", "random_growing")) for s in sentences)  # controls get no verdict
     vs_random = next(s for s in sentences if s.startswith("h2 against the random-order control"))

@@ -51,5 +51,8 @@ def test_the_table_counts_only_full_runs_of_the_space():
     assert list(table.groupby("experiment")["n"].max()) == [3, 1] and set(table["space"]) == {"h1", "h2"}
     assert table.loc[table["experiment"] == "h2", "expected_best"].iloc[0] == pytest.approx(0.80)
     wide = at_effort(table, efforts=(1, 2))
-    assert wide.loc["h2", "n=2"] == "—" and wide.loc["h1", "n=1"].startswith(f"{100 * np.mean([0.1, 0.9, 0.92]):.2f}")
+    assert wide.loc["h2", "n=2"] == "—" and wide.loc["h2", "n=all"].startswith("80.00")  # its one trial
+    assert wide.loc["h1", "n=1"].startswith(f"{100 * np.mean([0.1, 0.9, 0.92]):.2f}")
+    h1 = table[table["experiment"] == "h1"]
+    assert wide.loc["h1", "n=all"].startswith(f"{100 * h1['expected_best'].iloc[-1]:.2f}")  # n = its 3 trials
     assert len(expected_best_figure(table).axes[0].lines) == 2

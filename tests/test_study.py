@@ -68,7 +68,7 @@ def test_a_tiny_study_end_to_end(ray_session, mnist, tmp_path, capsys):
     assert page.count("<img") == 5 and "Effects with 95% CIs" in page and "Verdicts" in page
     md = (out / "study.md").read_text()
     assert "## Effect against budget" in md and "| schedule | 0.25 epochs | 0.5 epochs |" in md
-    assert "h1 against the tuned baseline: final accuracy" in md and "h1 against the tuned baseline" in captured.out
+    assert "h1 against the tuned baseline: final accuracy: " in md and "h1 against the tuned baseline" in captured.out
     lines = (out / "runs.jsonl").read_text().count("\n")
     assert lines == 30
     # resumed with a budget already run: nothing trains again, the same numbers come out
@@ -94,6 +94,18 @@ def test_no_budgeted_duplicate_when_the_baseline_already_decays_linearly(mnist, 
     assert "budgeted" not in collect(args, mnist)
     path.write_text(build_schedule({"hypothesis": "baseline", "budget_epochs": 1.0}, mnist).to_json())
     assert collect(args, mnist)["budgeted"].lr_policy.name == "linear"
+
+
+def test_the_random_order_control_matches_h1_when_h1_is_studied(mnist, tmp_path):
+    from tune_growth.study.__main__ import collect, parser
+    files = []
+    for name, params in (("combo", {"hypothesis": "h1+h2", "h1_start": 3}), ("h1", {"hypothesis": "h1", "stages": 4})):
+        path = tmp_path / f"{name}.json"
+        path.write_text(build_schedule({**params, "budget_epochs": 1.0}, mnist).to_json())
+        files += ["--schedule", str(path)]
+    entries = collect(parser().parse_args(files), mnist)  # h1+h2 comes first, and also grows the examples
+    assert entries["random_growing"].stages == entries["h1"].stages
+    assert entries["random_growing"].selection == "random"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -18,6 +18,7 @@ import pandas as pd
 from tune_growth.study.stats import accuracy_difference, accuracy_verdict, crossing, speed_verdict, speedup
 
 REFERENCES = ("baseline", "random_growing")
+REFERENCE_NAMES = {"baseline": "tuned baseline", "random_growing": "random-order control"}
 CONTROLS = ("baseline", "random_growing", "budgeted")
 AXES = {"compute": 0, "seconds": 1}  # column of curve_json: [compute, training seconds, test accuracy]
 
@@ -176,8 +177,8 @@ def verdict_sentences(effects: pd.DataFrame) -> list[str]:
                 speed.setdefault(kind, []).append(budget)
         acc_text = "; ".join(f"{k} at {_join(v)}" for k, v in acc.items() if v)
         speed_text = "; ".join(f"{k} at {_join(v)}" for k, v in speed.items())
-        against = "the tuned baseline" if ref == "baseline" else "the random-order control"
-        out.append(f"{label} against {against}: final accuracy {acc_text}"
+        against = f"the {REFERENCE_NAMES[ref]}"
+        out.append(f"{label} against {against}: final accuracy: {acc_text}"
                    + (f"; compute to the higher target: {speed_text}." if speed_text else "."))
     return out
 

@@ -11,14 +11,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from tune_growth.analysis.plots import colours
-from tune_growth.study.effects import REFERENCES, is_control
+from tune_growth.study.effects import REFERENCE_NAMES, REFERENCES, is_control
 from tune_growth.study.stats import t_interval
 
 
 def budget_figure(effects: pd.DataFrame, title: str) -> Figure:
     """Effect against budget: rows are the references (the tuned baseline, the random-order
     control), columns the final accuracy difference (points) and the compute saved to the higher
-    target (%); one line per schedule under test, with its 95% intervals (log budget axis)."""
+    target (%); one line per schedule under test, with its 95% intervals (log budget axis). A
+    hollow point: not every seed reached the target (its cost counts at the full budget)."""
     refs = [r for r in REFERENCES if r in set(effects["reference"])]
     fig, axes = plt.subplots(len(refs), 2, figsize=(11, 3.6 * len(refs)), squeeze=False)
     labels = sorted(lb for lb in effects["label"].unique() if not is_control(lb))
@@ -39,13 +40,17 @@ def budget_figure(effects: pd.DataFrame, title: str) -> Figure:
                 x = e["budget"] * (1 + 0.03 * (i - len(labels) / 2))  # side by side, not on top of each other
                 ax.errorbar(x, scale * e["estimate"], yerr=[scale * (e["estimate"] - e["low"]),
                             scale * (e["high"] - e["estimate"])], fmt="o-", capsize=3, color=cmap[label], label=label)
+                if measure == "compute":  # hollow: a seed missed the target, so its cost is censored
+                    censored = e["reached"].fillna(0).to_numpy() < e["seeds"].to_numpy()
+                    ax.scatter(x[censored], scale * e["estimate"][censored], s=30, color="white",
+                               edgecolors=[cmap[label]], zorder=3)
             ax.axhline(0, color="k", lw=1)
             ax.set(xscale="log", xticks=budgets, xticklabels=[f"{b:g}" for b in budgets], xlabel="budget (epochs)",
-                   ylabel=ylabel, title=f"against the {ref.replace('_', '-')}")
+                   ylabel=ylabel, title=f"against the {REFERENCE_NAMES[ref]}")
             ax.minorticks_off()
             ax.grid(alpha=0.3)
     axes[0, 0].legend(frameon=False, fontsize=8)
-    fig.suptitle(f"{title}: effect against budget (95% CI; above 0 = better)")
+    fig.suptitle(f"{title}: effect against budget (95% CI; above 0 = better; hollow: a seed missed the target)")
     fig.tight_layout()
     return fig
 
