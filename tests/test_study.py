@@ -106,6 +106,9 @@ def test_the_random_order_control_matches_h1_when_h1_is_studied(mnist, tmp_path)
     entries = collect(parser().parse_args(files), mnist)  # h1+h2 comes first, and also grows the examples
     assert entries["random_growing"].stages == entries["h1"].stages
     assert entries["random_growing"].selection == "random"
+    assert {"anti_h1+h2", "budgeted"} <= set(entries)  # every control by default
+    fewer = collect(parser().parse_args([*files, "--controls", "random_growing"]), mnist)
+    assert set(fewer) == {"h1+h2", "h1", "baseline", "random_growing"}
 
 
 @pytest.mark.parametrize("args, message", [

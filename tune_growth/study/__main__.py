@@ -25,12 +25,13 @@ from tune_growth.data import DATASETS, DatasetError, DataSpec, ImageDataset, loa
 from tune_growth.models.registry import MODELS
 from tune_growth.schedule.builders import HYPOTHESES, build_schedule, parse_sets
 from tune_growth.schedule.core import Schedule, ScheduleError, Stage
-from tune_growth.study.controls import anti_curriculum, budgeted, random_order, same_budget
 from tune_growth.study import RUNS_LOG
+from tune_growth.study.controls import anti_curriculum, budgeted, random_order, same_budget
 from tune_growth.study.stats import seed_warning
 from tune_growth.train.device import PRECISIONS
 
 CONTROL_LABELS = ("baseline", "random_growing", "budgeted")
+CONTROLS = ("random_growing", "anti", "budgeted")  # the controls beside the tuned baseline; anti: every anti-curriculum
 
 
 def parser() -> OneLineParser:
@@ -70,6 +71,8 @@ def parser() -> OneLineParser:
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
     p.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
     p.add_argument("--no-controls", action="store_true", help="only the given schedules and the baseline")
+    p.add_argument("--controls", nargs="+", choices=CONTROLS, default=list(CONTROLS), metavar="NAME",
+                   help=f"which controls join the tuned baseline (default: all of {', '.join(CONTROLS)})")
     p.add_argument("--reanalyse", type=Path, help="recompute effects and outputs of an earlier study folder (no runs)")
     return p
 
@@ -175,21 +178,20 @@ def collect(args, data: ImageDataset) -> dict[str, Schedule]:
     base = entries.get("baseline") or plain_baseline(next(iter(entries.values())), data)
     budget, batch = args.budget or base.budget_epochs, base.batch_size
     entries = {label: same_budget(s, budget, batch) for label, s in {**entries, "baseline": base}.items()}
-    if not args.no_controls:
-        # the matched control of H1's example order: H1's own stages when H1 is studied, else the
-        # first schedule that grows the examples
-        grown = [s for label, s in sorted(entries.items(), key=lambda e: e[0] != "h1")
-                 if any(st.per_class for st in s.stages)]
-        if grown:
-            entries["random_growing"] = random_order(grown[0])
-        for label, s in list(entries.items()):
-            anti = anti_curriculum(s) if label not in CONTROL_LABELS else None
-            if anti is not None:
-                entries[f"anti_{label}"] = anti
-        if entries["baseline"].lr_policy.name != "linear":
-            entries["budgeted"] = budgeted(entries["baseline"])
-        else:  # the tuned baseline already decays linearly to zero: it *is* the budgeted baseline
-            print("note: the baseline already uses linear decay to zero; no separate budgeted control", file=sys.stderr)
+    wanted = set() if args.no_controls else set(args.controls)
+    # the matched control of H1's example order: H1's own stages when H1 is studied, else the first
+    # schedule that grows the examples
+    grown = [s for _, s in sorted(entries.items(), key=lambda e: e[0] != "h1") if any(st.per_class for st in s.stages)]
+    if "random_growing" in wanted and grown:
+        entries["random_growing"] = random_order(grown[0])
+    for label, s in list(entries.items()):
+        anti = anti_curriculum(s) if "anti" in wanted and label not in CONTROL_LABELS else None
+        if anti is not None:
+            entries[f"anti_{label}"] = anti
+    if "budgeted" in wanted and entries["baseline"].lr_policy.name != "linear":
+        entries["budgeted"] = budgeted(entries["baseline"])
+    elif "budgeted" in wanted:  # the tuned baseline already decays linearly to zero: it *is* the budgeted baseline
+        print("note: the baseline already uses linear decay to zero; no separate budgeted control", file=sys.stderr)
     for s in entries.values():
         s.check_dataset(data.examples_per_class().tolist(), data.image_size)
     return entries

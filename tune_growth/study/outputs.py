@@ -16,9 +16,9 @@ from tune_growth.data import ImageDataset
 from tune_growth.io import atomic_write_parquet, atomic_write_text
 from tune_growth.schedule.core import Schedule
 from tune_growth.search.trial import dataset_payload
+from tune_growth.study import RUNS_LOG
 from tune_growth.study.effects import budget_markdown, compact_markdown, effects_table, markdown, verdict_sentences
 from tune_growth.study.figures import accuracy_figure, budget_figure, curves_figure, speedup_figure
-from tune_growth.study import RUNS_LOG
 from tune_growth.study.run import run_all, runs_table
 from tune_growth.study.stats import MIN_SEEDS, seed_warning
 from tune_growth.train.config import RunConfig
