@@ -53,9 +53,9 @@ def test_benchmark_prints_one_json_line(name):
             assert len(values["fraction_of_random_compute"]) == len(values["chosen_test_acc"]) == 1
             assert values["total_compute"][0] > 0 and method in line["fraction_within_0.5pt"]
         assert line["methods"]["random"]["total_compute"] == [1.0]  # the unit
-    if name == "verdict":  # every step ran: two searches, then the study over them, with its verdicts
+    if name == "verdict":  # every step ran: the search, then the study over it, with its verdicts
         out = Path(line["out"]) / "smoke"
-        assert set(line["minutes"]["smoke"]) == {"total", "search baseline", "search h2", "study"}
+        assert set(line["minutes"]["smoke"]) == {"total", "search h2", "study"}
         assert (out / "study" / "runs.parquet").is_file() and "## Verdicts" in (out / "study" / "study.md").read_text()
         assert "## Expected best against search effort" in (out / "study" / "study.md").read_text()
 

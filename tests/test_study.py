@@ -176,7 +176,7 @@ GPU_STUDY = textwrap.dedent('''
     tmp = Path(sys.argv[1])
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "num_gpus": 1})  # GPUs declared, not real
     ray.init(address=cluster.address)
-    schedule = build_schedule({"hypothesis": "h3", "budget_epochs": 0.5, "max_lr": 0.05}, load_dataset("mnist5k"))
+    schedule = build_schedule({"hypothesis": "h3", "budget_epochs": 0.25, "max_lr": 0.05}, load_dataset("mnist5k"))
     (tmp / "h3.json").write_text(schedule.to_json())
     given = {}
     for gpus in ("0.5", "auto"):

@@ -88,7 +88,8 @@ def expected_best_figure(table: pd.DataFrame, title: str = "Expected best valida
     cmap = colours(table["space"])
     for exp, group in table.groupby("experiment", sort=True):
         space = group["space"].iloc[0]
-        ax.plot(group["n"], 100 * group["expected_best"], color=cmap[space], label=f"{exp} ({space})")
+        name = exp if exp == space else f"{exp} (mostly {space})"
+        ax.plot(group["n"], 100 * group["expected_best"], color=cmap[space], label=name)
         ax.fill_between(group["n"], 100 * group["low"], 100 * group["high"], color=cmap[space], alpha=0.12)
     ax.set(xscale="log", xlabel="trials drawn from the search (n)", ylabel="expected best val. accuracy (%)",
            title=f"{title} (95% bootstrap band)")
