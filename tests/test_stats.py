@@ -161,6 +161,7 @@ def test_seed_counts_below_3_are_refused_and_below_5_warned():
         seed_warning(2)
     assert "4 seeds" in seed_warning(4) and seed_warning(3).startswith("warning")
     assert seed_warning(5) is None
+    assert "do not hold their 95%" in seed_warning(2, refuse=False)  # reanalysing an older 2-seed study
     with pytest.raises(ValueError, match="one value per seed"):
         accuracy_difference(np.ones(3), np.ones(4))
     assert Effect(0.1, 0.05, 0.2).detectable and not Effect(0.1, -0.05, 0.2).detectable

@@ -27,11 +27,11 @@ from tune_growth.schedule.builders import HYPOTHESES, build_schedule, parse_sets
 from tune_growth.schedule.core import Schedule, ScheduleError, Stage
 from tune_growth.study import RUNS_LOG
 from tune_growth.study.controls import anti_curriculum, budgeted, random_order, same_budget
+from tune_growth.study.effects import is_control
 from tune_growth.study.stats import seed_warning
 from tune_growth.train.device import PRECISIONS
 
-CONTROL_LABELS = ("baseline", "random_growing", "budgeted")
-CONTROLS = ("random_growing", "anti", "budgeted")  # the controls beside the tuned baseline; anti: every anti-curriculum
+CONTROL_CHOICES = ("random_growing", "anti", "budgeted")  # --controls beside the tuned baseline; anti: every anti-curriculum
 
 
 def parser() -> OneLineParser:
@@ -71,8 +71,8 @@ def parser() -> OneLineParser:
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
     p.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
     p.add_argument("--no-controls", action="store_true", help="only the given schedules and the baseline")
-    p.add_argument("--controls", nargs="+", choices=CONTROLS, default=list(CONTROLS), metavar="NAME",
-                   help=f"which controls join the tuned baseline (default: all of {', '.join(CONTROLS)})")
+    p.add_argument("--controls", nargs="+", choices=CONTROL_CHOICES, default=list(CONTROL_CHOICES), metavar="NAME",
+                   help=f"which controls join the tuned baseline (default: all of {', '.join(CONTROL_CHOICES)})")
     p.add_argument("--reanalyse", type=Path, help="recompute effects and outputs of an earlier study folder (no runs)")
     return p
 
@@ -174,7 +174,7 @@ def collect(args, data: ImageDataset) -> dict[str, Schedule]:
     entries.update(built(args, data, entries))
     if not entries:
         raise ValueError("nothing to study; expected --results DIR, --schedule FILE.json and/or --hypotheses NAME ...")
-    entries = {k: v for k, v in entries.items() if k not in CONTROL_LABELS[1:] and not k.startswith("anti_")}
+    entries = {k: v for k, v in entries.items() if k == "baseline" or not is_control(k)}  # controls are derived
     base = entries.get("baseline") or plain_baseline(next(iter(entries.values())), data)
     budget, batch = args.budget or base.budget_epochs, base.batch_size
     entries = {label: same_budget(s, budget, batch) for label, s in {**entries, "baseline": base}.items()}
@@ -185,7 +185,7 @@ def collect(args, data: ImageDataset) -> dict[str, Schedule]:
     if "random_growing" in wanted and grown:
         entries["random_growing"] = random_order(grown[0])
     for label, s in list(entries.items()):
-        anti = anti_curriculum(s) if "anti" in wanted and label not in CONTROL_LABELS else None
+        anti = anti_curriculum(s) if "anti" in wanted and not is_control(label) else None
         if anti is not None:
             entries[f"anti_{label}"] = anti
     if "budgeted" in wanted and entries["baseline"].lr_policy.name != "linear":

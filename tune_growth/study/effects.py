@@ -33,16 +33,23 @@ def default_targets(runs: pd.DataFrame) -> list[float]:
     return [round(median - 0.01, 4), round(median - 0.005, 4)]
 
 
-def crossings(runs: pd.DataFrame, target: float, unit: str) -> pd.DataFrame:
-    """Per run (in `runs`' order): point, lo, hi and reached for the first crossing of `target`."""
-    col = AXES[unit]
-    rows = []
-    for curve in runs["curve_json"]:
-        c = np.array([[p[col], p[2]] for p in json.loads(curve) if p[2] is not None], dtype=float).reshape(-1, 2)
+def curves(runs: pd.DataFrame) -> pd.Series:
+    """Each run's curve_json parsed once: an array of [compute, training seconds, test accuracy]
+    rows where the test accuracy was evaluated."""
+    def parse(text: str) -> np.ndarray:
+        c = np.array([p for p in json.loads(text) if p[2] is not None], dtype=float).reshape(-1, 3)
         if not len(c):
             raise ValueError("a run's curve holds no test accuracy; expected the study's runs (monitor='test')")
-        rows.append(crossing(c[:, 0], c[:, 1], target))
-    return pd.DataFrame(rows, columns=["point", "lo", "hi", "reached"], index=runs.index)
+        return c
+    return runs["curve_json"].map(parse)
+
+
+def crossings(parsed: pd.Series, target: float, unit: str) -> pd.DataFrame:
+    """Per run (curves() of them, in their order): point, lo, hi and reached for the first
+    crossing of `target`."""
+    col = AXES[unit]
+    rows = [crossing(c[:, col], c[:, 2], target) for c in parsed]
+    return pd.DataFrame(rows, columns=["point", "lo", "hi", "reached"], index=parsed.index)
 
 
 def _pair(group: pd.DataFrame, base: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
@@ -64,7 +71,8 @@ def effects_table(runs: pd.DataFrame, targets: list[float] | None = None) -> pd.
     resolution and a plain verdict. Runs with no test accuracy (NaN) are left out; a comparison
     with fewer than 2 runs a side is skipped (no interval exists)."""
     rows = []
-    runs = runs[runs["final_test_acc"].notna()]
+    runs = runs[runs["final_test_acc"].notna()].reset_index(drop=True)  # unique labels for the lookups below
+    parsed = curves(runs)  # once per run, not per target, unit and reference
     for budget, at in runs.groupby("budget", sort=True):
         by_label = {label: group for label, group in at.groupby("label")}
         goals = targets or (default_targets(at) if "baseline" in by_label else [])
@@ -82,7 +90,7 @@ def effects_table(runs: pd.DataFrame, targets: list[float] | None = None) -> pd.
                              "verdict": accuracy_verdict(acc)})
                 for t in goals:
                     for unit in AXES:
-                        cg, cb = crossings(g, t, unit), crossings(b, t, unit)
+                        cg, cb = crossings(parsed[g.index], t, unit), crossings(parsed[b.index], t, unit)
                         eff = speedup(cb["point"].to_numpy(), cg["point"].to_numpy(), paired,
                                       reference_bracket=(cb["lo"].to_numpy(), cb["hi"].to_numpy()),
                                       other_bracket=(cg["lo"].to_numpy(), cg["hi"].to_numpy()))

@@ -20,7 +20,7 @@ from tune_growth.study import RUNS_LOG
 from tune_growth.study.effects import budget_markdown, compact_markdown, effects_table, markdown, verdict_sentences
 from tune_growth.study.figures import accuracy_figure, budget_figure, curves_figure, speedup_figure
 from tune_growth.study.run import run_all, runs_table
-from tune_growth.study.stats import MIN_SEEDS, seed_warning
+from tune_growth.study.stats import seed_warning
 from tune_growth.train.config import RunConfig
 
 
@@ -45,8 +45,7 @@ def reanalyse(out: Path) -> str:
     effort = pd.read_parquet(out / "expected_best.parquet") if (out / "expected_best.parquet").is_file() else None
     saved = json.loads((out / "study.json").read_text()) if (out / "study.json").is_file() else {}
     seeds = int(runs.groupby(["label", "budget"])["seed"].nunique().min())
-    warning = seed_warning(seeds) if seeds >= MIN_SEEDS else (f"warning: {seeds} seeds: fewer than {MIN_SEEDS}, "
-                                                             "the intervals do not hold their 95%")
+    warning = seed_warning(seeds, refuse=False)
     return write_outputs(runs, saved.get("targets"), out, saved.get("title", f"{seeds} seeds (reanalysed)"), effort,
                          warning)
 
