@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 # every search and study behind the README's verdicts, from scratch (resumable: run it again after
-# an interruption); about 2 h 35 min on a 2-core CPU, see README "Verdicts measured"
+# an interruption); about 2 h 46 min on a 2-core CPU, see README "Verdicts measured"
 verdict: $(STAMP)
 	$(PY) -m benchmarks verdict
 

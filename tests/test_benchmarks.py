@@ -19,7 +19,8 @@ TINY = {
     "utilization": ["--trials", "8", "--budget", "0.5"],
     "loop": ["--repeats", "1", "--no-cifar"],
     "precision": ["--models", "lenet5", "--budget", "0.5", "--seeds", "1"],
-    "search_efficiency": ["--trials", "4", "--budget", "0.5", "--seeds", "1", "--evals", "4"],
+    "search_efficiency": ["--trials", "3", "--asha-trials", "3", "--ladder-runs", "7", "--budget", "0.3", "--seeds", "1",
+                          "--evals", "3"],
     "time_to_accuracy": ["--seeds", "1", "--no-cifar"],
     "memory": ["--examples", "10000", "--trials", "2"],
     "precompute": ["--no-cifar", "--width", "0.25", "--epochs", "0.25", "--repeats", "1"],
@@ -27,7 +28,7 @@ TINY = {
     "measurement": ["--no-cifar", "--epochs", "0.5", "--repeats", "1"],
     "gpu": ["--repeats", "1", "--epochs", "1"],  # without CUDA: the one "no CUDA" line
     "verdict": ["--datasets", "smoke", "--out", tempfile.mkdtemp(prefix="verdict_smoke_")],
-    "rank_fidelity": ["--spaces", "baseline", "h1", "--configs", "3", "--budget", "0.9", "--rung-size", "3",
+    "rank_fidelity": ["--spaces", "baseline", "h1", "--configs", "3", "--budget", "0.6", "--rung-size", "3",
                       "--out", str(Path(tempfile.gettempdir()) / "rank_fidelity_smoke.jsonl")],
 }
 

@@ -94,3 +94,16 @@ def test_a_study_log_cut_short_by_a_kill_keeps_its_whole_lines(tmp_path):
     path.write_text(json.dumps({"key": "a", "records": []}) + "\n" + '{"key": "b", "rec')
     assert list(read_jsonl_by_key(path)) == ["a"]
     assert read_jsonl_by_key(tmp_path / "none.jsonl") == {}
+
+
+def test_the_budget_plot_draws_no_saving_for_a_schedule_that_never_reached_the_target():
+    runs = _runs({("h2", 2.0): -0.05})  # 5 points behind at 2 epochs: below both targets in every seed
+    effects = effects_table(runs)
+    never = effects[(effects["label"] == "h2") & (effects["reference"] == "baseline") & (effects["budget"] == 2.0)
+                    & (effects["measure"] == "compute saved to target")]
+    assert (never["reached"] == 0).all() and never["verdict"].str.startswith("never reached").all()
+    assert never["estimate"].notna().all()  # the censored costs give a number; the plot must not show it
+    compute_ax = budget_figure(effects, "synthetic").axes[1]  # against the baseline, compute saved
+    h2 = next(c for c in compute_ax.containers if c.get_label() == "h2")
+    y = h2.lines[0].get_ydata()  # budgets 2 and 10, in order
+    assert np.isnan(y[0]) and np.isfinite(y[1])

@@ -292,7 +292,7 @@ def test_train_cli_pretrains_then_runs_the_recipe_from_the_file(tmp_path):
 
 def test_the_recipe_runs_as_a_search_space_from_the_pretrained_file(pretrained, tmp_path):
     cmd = [sys.executable, "-m", "tune_growth.search", "finetune", "--classes", "5-9", "--pretrained", str(pretrained),
-           "--width", str(WIDTH), "--trials", "3", "--budget", "5", "--evals", "4", "--num-cpus", "2",
+           "--width", str(WIDTH), "--trials", "3", "--budget", "2.5", "--evals", "4", "--num-cpus", "2",
            "--storage", str(tmp_path), "--name", "ft"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -4,6 +4,7 @@ importing only from those before it; only the Ray drivers (search, study) import
 import ast
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tune_growth"
@@ -54,3 +55,22 @@ def test_nothing_below_the_drivers_imports_ray():
     code = "import sys\n" + "".join(f"import {m}\n" for m in BELOW_RAY) + "print('ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_cli_or_trial_worker_does_not_import_torchvision_until_it_needs_it():
+    """torchvision's import pulls in torch._dynamo (about 2 s of every CLI start and every Ray trial
+    worker); only its ResNets, ImageNet weights and dataset readers need it, so they import it."""
+    code = textwrap.dedent('''
+        import sys
+        import tune_growth.search.__main__, tune_growth.search.trial, tune_growth.study.__main__, tune_growth.train.cli
+        from tune_growth.data import load_dataset
+        from tune_growth.models.registry import build_model
+        data = load_dataset("digits")
+        for name in ("lenet5", "resnet9", "xresnet18"):
+            build_model(name, 1, 10)
+        before = "torchvision" in sys.modules or "torch._dynamo" in sys.modules
+        build_model("resnet18", 3, 10)
+        print(before, "torchvision" in sys.modules)
+    ''')
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True"]

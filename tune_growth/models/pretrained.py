@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 import torch
-import torchvision
 from torch import nn
 
 from tune_growth.models.resnets import TORCHVISION_PREFIXES, TORCHVISION_WEIGHTS
@@ -26,6 +25,8 @@ def _read(source: str, model_name: str) -> dict[str, torch.Tensor]:
         if model_name not in TORCHVISION_WEIGHTS:
             raise ValueError(f"--pretrained imagenet is not available for {model_name!r}; expected one of "
                              f"{', '.join(TORCHVISION_WEIGHTS)} (or a weights file)")
+        import torchvision  # on first use only (see resnets.torchvision_resnet)
+
         weights = getattr(torchvision.models, TORCHVISION_WEIGHTS[model_name]).DEFAULT
         try:  # read from torch.hub's cache ($TORCH_HOME/hub/checkpoints) when there; else downloads
             return weights.get_state_dict(progress=True)

@@ -13,15 +13,12 @@ from functools import partial
 from typing import Callable
 
 import torch
-import torchvision
 from torch import nn
 
 from tune_growth.models.blocks import ch, conv_bn, fastai_head, grouped
 
 # torchvision state-dict prefix -> ours (the layerN blocks are torchvision's own modules).
 TORCHVISION_PREFIXES = {"conv1.": "stem.0.", "bn1.": "stem.1."}
-TORCHVISION_DEPTHS = {"resnet18": torchvision.models.resnet18, "resnet34": torchvision.models.resnet34,
-                      "resnet50": torchvision.models.resnet50}
 TORCHVISION_WEIGHTS = {"resnet18": "ResNet18_Weights", "resnet34": "ResNet34_Weights", "resnet50": "ResNet50_Weights"}
 
 
@@ -30,7 +27,11 @@ def torchvision_resnet(depth: str, in_channels: int, num_classes: int, width: fl
     input gets a 1-channel stem conv (pretrained RGB weights are summed over colour on loading)."""
     if width != 1.0:
         raise ValueError(f"width={width!r} is invalid for {depth}; expected 1.0 (torchvision's layout is fixed)")
-    net = TORCHVISION_DEPTHS[depth](weights=None, zero_init_residual=True)
+    # imported here, not at the top: torchvision pulls in torch._dynamo (~2 s a process), which every
+    # CLI and every trial worker would pay for models that never touch torchvision
+    import torchvision
+
+    net = getattr(torchvision.models, depth)(weights=None, zero_init_residual=True)
     if in_channels != 3:
         net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
     return grouped(stem=[net.conv1, net.bn1, net.relu, net.maxpool], layer1=net.layer1, layer2=net.layer2,

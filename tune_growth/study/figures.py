@@ -19,7 +19,8 @@ def budget_figure(effects: pd.DataFrame, title: str) -> Figure:
     """Effect against budget: rows are the references (the tuned baseline, the random-order
     control), columns the final accuracy difference (points) and the compute saved to the higher
     target (%); one line per schedule under test, with its 95% intervals (log budget axis). A
-    hollow point: not every seed reached the target (its cost counts at the full budget)."""
+    hollow point: not every seed reached the target (its cost counts at the full budget). No point
+    where no seed reached it: the censored costs alone would show a cheap run as a saving."""
     refs = [r for r in REFERENCES if r in set(effects["reference"])]
     fig, axes = plt.subplots(len(refs), 2, figsize=(11, 3.6 * len(refs)), squeeze=False)
     labels = sorted(lb for lb in effects["label"].unique() if not is_control(lb))
@@ -33,7 +34,8 @@ def budget_figure(effects: pd.DataFrame, title: str) -> Figure:
                 e = effects[(effects["label"] == label) & (effects["reference"] == ref)
                             & effects["measure"].str.startswith(measure)]
                 if measure == "compute":
-                    e = e[e["target"] == e.groupby("budget")["target"].transform("max")]
+                    e = e[e["target"] == e.groupby("budget")["target"].transform("max")].copy()
+                    e.loc[e["reached"].fillna(0) == 0, ["estimate", "low", "high"]] = np.nan  # "never reached"
                 if e.empty:
                     continue
                 e = e.sort_values("budget")
@@ -50,7 +52,8 @@ def budget_figure(effects: pd.DataFrame, title: str) -> Figure:
             ax.minorticks_off()
             ax.grid(alpha=0.3)
     axes[0, 0].legend(frameon=False, fontsize=8)
-    fig.suptitle(f"{title}: effect against budget (95% CI; above 0 = better; hollow: a seed missed the target)")
+    fig.suptitle(f"{title}: effect against budget (95% CI; above 0 = better; hollow: a seed missed the target; "
+                 f"no point: none reached it)")
     fig.tight_layout()
     return fig
 
