@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tune_growth.io import read_jsonl_by_key
 from tune_growth.study.effects import budget_markdown, compact_markdown, effects_table, markdown, verdict_sentences
 from tune_growth.study.figures import budget_figure
-from tune_growth.io import read_jsonl_by_key
 
 SEEDS = 5
 

@@ -58,8 +58,9 @@ def test_nothing_below_the_drivers_imports_ray():
 
 
 def test_a_cli_or_trial_worker_does_not_import_torchvision_until_it_needs_it():
-    """torchvision's import pulls in torch._dynamo (about 2 s of every CLI start and every Ray trial
-    worker); only its ResNets, ImageNet weights and dataset readers need it, so they import it."""
+    """torchvision's import pulls in torch._dynamo (about 2 s of every search or study driver's start,
+    which never builds an optimizer: torch.optim imports torch._dynamo at its first one); only its
+    ResNets, ImageNet weights and dataset readers need it, so they import it."""
     code = textwrap.dedent('''
         import sys
         import tune_growth.search.__main__, tune_growth.search.trial, tune_growth.study.__main__, tune_growth.train.cli

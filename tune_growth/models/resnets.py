@@ -27,8 +27,9 @@ def torchvision_resnet(depth: str, in_channels: int, num_classes: int, width: fl
     input gets a 1-channel stem conv (pretrained RGB weights are summed over colour on loading)."""
     if width != 1.0:
         raise ValueError(f"width={width!r} is invalid for {depth}; expected 1.0 (torchvision's layout is fixed)")
-    # imported here, not at the top: torchvision pulls in torch._dynamo (~2 s a process), which every
-    # CLI and every trial worker would pay for models that never touch torchvision
+    # imported here, not at the top: torchvision pulls in torch._dynamo (~2 s a process), which the
+    # search and study drivers, the report and every bad-input exit would pay without training (a
+    # trainer pays it anyway: torch.optim imports torch._dynamo when the first optimizer is built)
     import torchvision
 
     net = getattr(torchvision.models, depth)(weights=None, zero_init_residual=True)

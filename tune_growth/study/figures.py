@@ -52,7 +52,7 @@ def budget_figure(effects: pd.DataFrame, title: str) -> Figure:
             ax.minorticks_off()
             ax.grid(alpha=0.3)
     axes[0, 0].legend(frameon=False, fontsize=8)
-    fig.suptitle(f"{title}: effect against budget (95% CI; above 0 = better; hollow: a seed missed the target; "
+    fig.suptitle(f"{title}: effect against budget\n(95% CI; above 0 = better; hollow: a seed missed the target; "
                  f"no point: none reached it)")
     fig.tight_layout()
     return fig
