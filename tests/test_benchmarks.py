@@ -24,7 +24,7 @@ TINY = {
     "time_to_accuracy": ["--seeds", "1", "--no-cifar"],
     "memory": ["--examples", "10000", "--trials", "2"],
     "precompute": ["--no-cifar", "--width", "0.25", "--epochs", "0.25", "--repeats", "1"],
-    "finetune": ["--no-cifar", "--width", "0.25", "--pretrain-epochs", "0.5", "--budget", "3", "--seeds", "1"],
+    "finetune": ["--no-cifar", "--width", "0.25", "--pretrain-epochs", "0.5", "--budget", "2.2", "--seeds", "1"],
     "measurement": ["--no-cifar", "--epochs", "0.5", "--repeats", "1"],
     "gpu": ["--repeats", "1", "--epochs", "1"],  # without CUDA: the one "no CUDA" line
     "verdict": ["--datasets", "smoke", "--out", tempfile.mkdtemp(prefix="verdict_smoke_")],
