@@ -57,7 +57,7 @@ def test_nothing_below_the_drivers_imports_ray():
     assert out.strip() == "False"
 
 
-def test_a_cli_or_trial_worker_does_not_import_torchvision_until_it_needs_it():
+def test_the_drivers_do_not_import_torchvision_until_a_model_needs_it():
     """torchvision's import pulls in torch._dynamo (about 2 s of every search or study driver's start,
     which never builds an optimizer: torch.optim imports torch._dynamo at its first one); only its
     ResNets, ImageNet weights and dataset readers need it, so they import it."""

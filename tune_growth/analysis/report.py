@@ -74,17 +74,16 @@ def summary_table(trials: pd.DataFrame, metrics: pd.DataFrame, target: float) ->
     return table.sort_values("final_val_acc", ascending=False)
 
 
-def figures(trials: pd.DataFrame, metrics: pd.DataFrame, exps: list[Path], model_plots: bool = True,
-            effort: pd.DataFrame | None = None) -> dict:
-    """name -> (Figure, caption), in report order; `effort`: expected_best_table(trials), if the
-    caller has it already."""
+def figures(trials: pd.DataFrame, metrics: pd.DataFrame, exps: list[Path], effort: pd.DataFrame,
+            model_plots: bool = True) -> dict:
+    """name -> (Figure, caption), in report order; `effort`: expected_best_table(trials), which the
+    report's table reads too."""
     figs = {"loss_vs_step": (plots.loss_curves(metrics, "step"), "Train and validation loss against optimizer steps."),
             "loss_vs_examples": (plots.loss_curves(metrics, "examples"), "The same against examples seen."),
             "loss_vs_wall": (plots.loss_curves(metrics, "wall_seconds"), "The same against training time (evaluation excluded)."),
             "loss_vs_image_size": (plots.loss_vs_image_size(metrics), "Loss against the image size in use (H3)."),
             "accuracy_vs_cost": (plots.accuracy_vs_cost(metrics, trials), "Time to accuracy, with the Pareto frontier."),
             "asha": (plots.asha_view(metrics, trials), "Every trial over its budget; × where ASHA stopped it.")}
-    effort = expected_best_table(trials) if effort is None else effort
     if not effort.empty:
         figs["expected_best"] = (expected_best_figure(effort), "Expected best validation accuracy of n trials drawn "
                                  "from each search (Dodge et al. 2019): the searches compared at equal effort.")
@@ -175,7 +174,7 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None, tar
         raise FileNotFoundError(f"no experiment with trials under {str(results_dir)!r}")
     out.mkdir(parents=True, exist_ok=True)
     effort = expected_best_table(trials)
-    images = save_figures(figures(trials, metrics, exps, model_plots, effort), out)
+    images = save_figures(figures(trials, metrics, exps, effort, model_plots), out)
     table = summary_table(trials, metrics, target)
     title = f"tune_growth report: {', '.join(e.name for e in exps)}"
     intro = (f"Best per hypothesis by validation accuracy, its test accuracy beside it (measured once, chosen on "

@@ -55,9 +55,9 @@ class Effect:
 def seed_warning(seeds: int, refuse: bool = True) -> str | None:
     """None at >= WARN_SEEDS seeds; a warning below it; below MIN_SEEDS a ValueError (`refuse`), or
     a warning that the intervals do not hold (reanalysing an older study)."""
-    if seeds < MIN_SEEDS and not refuse:
-        return f"warning: {seeds} seeds: fewer than {MIN_SEEDS}, the intervals do not hold their 95%"
     if seeds < MIN_SEEDS:
+        if not refuse:
+            return f"warning: {seeds} seeds: fewer than {MIN_SEEDS}, the intervals do not hold their 95%"
         raise ValueError(f"--seeds {seeds} is invalid; expected >= {MIN_SEEDS} (a 95% interval from fewer seeds "
                          f"cannot hold its promise), {WARN_SEEDS} or more recommended")
     if seeds < WARN_SEEDS:
