@@ -1,13 +1,14 @@
 # Two entry points for a fresh machine; each makes the virtual environment it needs.
 #   make run   - set up, then run the main job on the built-in dataset (mnist5k)
-#   make test  - set up, then run the whole test suite
+#   make test  - set up, then run the whole test suite (what CI runs)
+#   make quick - set up, then the tests not marked slow (a few minutes: for editing)
 # Override the interpreter with `make PYTHON=python3.12 ...`.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test bench verdict clean
+.PHONY: setup run test quick bench verdict clean
 
 # pip -qq: errors only; its warnings (e.g. about find-links folders a machine lacks) are noise here
 $(STAMP): pyproject.toml
@@ -23,6 +24,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+quick: $(STAMP)
+	$(PY) -m pytest -m "not slow"
 
 # every search and study behind the README's verdicts, from scratch (resumable: run it again after
 # an interruption); about 2 h 46 min on a 2-core CPU, see README "Verdicts measured"

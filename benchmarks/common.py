@@ -1,4 +1,5 @@
-"""Shared benchmark helpers: context (machine, versions) and robust timing."""
+"""Shared benchmark helpers: context (machine, versions), robust timing, the datasets benchmarks
+load (the CIFAR-10 subset in ../shared among them) and resumable result files."""
 
 from __future__ import annotations
 
@@ -7,11 +8,29 @@ import os
 import platform
 import statistics
 import time
+from dataclasses import replace
 from typing import Callable
 
 import torch
 
+from tune_growth.data import DataSpec, ImageDataset, load_dataset
 from tune_growth.io import append_jsonl, read_jsonl_by_key
+
+# The CIFAR-10 subset (npz: 5,000 training and 2,000 test images), beside the repository in
+# ../shared/data/cifar10; benchmarks that use it skip or refuse it when it is absent.
+CIFAR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cifar10")
+CIFAR_SPEC = DataSpec("npz", CIFAR)
+
+
+def cifar_present() -> bool:
+    """Whether the CIFAR-10 subset is on this machine (at CIFAR)."""
+    return os.path.isdir(CIFAR)
+
+
+def require_cifar(alternative: str = "") -> None:
+    """Exit with one line when the CIFAR-10 subset is absent; `alternative` ends it (", or ...")."""
+    if not cifar_present():
+        raise SystemExit(f"the CIFAR-10 subset is absent at {CIFAR}; expected ../shared/data/cifar10{alternative}")
 
 
 def context() -> dict:
@@ -50,14 +69,10 @@ def emit(name: str, result: dict) -> None:
     print(json.dumps({"benchmark": name, **result, "context": context()}), flush=True)
 
 
-def whole_train(spec="mnist5k", device="cpu"):
+def whole_train(spec: str | DataSpec = "mnist5k", device: str = "cpu") -> ImageDataset:
     """A dataset for a benchmark that measures and selects nothing (speed, accuracy at a fixed
     recipe): the whole training split, no validation split carved out, so its figures compare
     with earlier ones; its runs evaluate the test split (RunConfig(monitor="test"))."""
-    from dataclasses import replace
-
-    from tune_growth.data import DataSpec, load_dataset
-
     spec = DataSpec(spec) if isinstance(spec, str) else spec
     return load_dataset(replace(spec, val_fraction=0.0), device)
 
@@ -66,17 +81,13 @@ def whole_train(spec="mnist5k", device="cpu"):
 SEARCH_DATASETS = {"mnist5k": ("lenet5", 1.0), "cifar": ("resnet9", 0.25)}
 
 
-def search_dataset(name: str):
+def search_dataset(name: str) -> tuple[ImageDataset, str, float]:
     """(dataset with its validation split, model, width) for `name` in SEARCH_DATASETS; the CIFAR-10
     subset in ../shared, or a one-line exit when it is absent."""
-    from benchmarks.loop import CIFAR
-    from tune_growth.data import DataSpec, load_dataset
-
     model, width = SEARCH_DATASETS[name]
     if name == "cifar":
-        if not os.path.isdir(CIFAR):
-            raise SystemExit(f"the CIFAR-10 subset is absent at {CIFAR}; expected ../shared/data/cifar10")
-        return load_dataset(DataSpec("npz", CIFAR)), model, width
+        require_cifar()
+        return load_dataset(CIFAR_SPEC), model, width
     return load_dataset(name), model, width
 
 

@@ -19,8 +19,7 @@ import time
 
 import torch
 
-from benchmarks.common import emit, whole_train
-from benchmarks.loop import CIFAR
+from benchmarks.common import CIFAR_SPEC, cifar_present, emit, whole_train
 from tune_growth.data import DataSpec
 from tune_growth.schedule.builders import build_schedule
 from tune_growth.train.config import RunConfig
@@ -45,8 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-cifar", action="store_true", help="use mnist5k even when the CIFAR-10 subset is present")
     p.add_argument("--stage-lr-rule", default=RunConfig.stage_lr_rule, help="LR finder rule at the unfreeze")
     args = p.parse_args(argv)
-    cifar = not args.no_cifar and os.path.isdir(CIFAR)
-    spec = DataSpec("npz", CIFAR) if cifar else DataSpec("mnist5k")
+    cifar = not args.no_cifar and cifar_present()
+    spec = CIFAR_SPEC if cifar else DataSpec("mnist5k")
     aug = {"crop_pad": 4, "flip": True} if cifar else {"crop_pad": 2}
     source = whole_train(DataSpec(spec.name, spec.root, classes=(0, 1, 2, 3, 4)))
     target = whole_train(DataSpec(spec.name, spec.root, classes=(5, 6, 7, 8, 9)))

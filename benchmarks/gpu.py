@@ -26,9 +26,9 @@ import time
 
 import torch
 
-from benchmarks.common import emit, sync, whole_train
-from benchmarks.loop import CIFAR, measure
-from tune_growth.data import DataSpec, ImageDataset
+from benchmarks.common import CIFAR_SPEC, cifar_present, emit, sync, whole_train
+from benchmarks.loop import measure
+from tune_growth.data import ImageDataset
 from tune_growth.schedule.builders import build_schedule
 from tune_growth.train.config import RunConfig
 from tune_growth.train.records import first_reaching
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     if not torch.cuda.is_available():
         emit("gpu", {"cuda": False, "skipped": "no CUDA device on this machine; run it where torch.cuda.is_available()"})
         return
-    subset = whole_train(DataSpec("npz", CIFAR)) if os.path.isdir(CIFAR) else None
+    subset = whole_train(CIFAR_SPEC) if cifar_present() else None
     shaped = cifar_shaped(subset)
     result: dict = {"cuda": True, "data": shaped.name,
                     "loop": measure(shaped, "resnet9", 1.0, 2, True, args.repeats, BATCH, device="cuda"),

@@ -8,19 +8,15 @@ evaluation (timed separately and subtracted). Target <= 1.05.
 from __future__ import annotations
 
 import argparse
-import os
 
 import torch
 import torch.nn.functional as F
 
-from benchmarks.common import emit, interleaved_medians, whole_train
-from tune_growth.data import DataSpec
+from benchmarks.common import CIFAR_SPEC, cifar_present, emit, interleaved_medians, whole_train
 from tune_growth.schedule.builders import build_schedule
 from tune_growth.train.config import RunConfig
 from tune_growth.train.device import autocast
 from tune_growth.train.trainer import Trainer
-
-CIFAR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cifar10")
 
 
 def measure(data, model: str, width: float, crop: int, flip: bool, repeats: int, batch: int,
@@ -67,8 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-cifar", action="store_true", help="skip the CIFAR-10 subset case")
     args = p.parse_args(argv)
     cases = [measure(whole_train("mnist5k"), "lenet5", 1.0, 2, False, args.repeats, 128)]
-    if not args.no_cifar and os.path.isdir(CIFAR):
-        cases.append(measure(whole_train(DataSpec("npz", CIFAR)), "resnet9", 0.25, 4, True, max(2, args.repeats // 3), 128))
+    if not args.no_cifar and cifar_present():
+        cases.append(measure(whole_train(CIFAR_SPEC), "resnet9", 0.25, 4, True, max(2, args.repeats // 3), 128))
     emit("loop", {"cases": cases, "target": "trainer_over_bare <= 1.05",
                   "cifar_subset": "measured" if len(cases) > 1 else "absent or skipped"})
 

@@ -11,14 +11,12 @@ a trial spent ranking examples and ordering classes without the cache and with i
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
 from dataclasses import replace
 
-from benchmarks.common import emit
-from benchmarks.loop import CIFAR
+from benchmarks.common import CIFAR_SPEC, cifar_present, emit
 from tune_growth.data import DataSpec, load_dataset
 from tune_growth.schedule.builders import build_schedule
 from tune_growth.schedule.selection import cached_class_order, cached_rankings, class_order, rank_examples
@@ -27,13 +25,14 @@ from tune_growth.train.trainer import Trainer
 
 # the selections a search's trials ask for: H1's iconic and diverse rankings, H2's class order
 RANKINGS = ("iconic", "diverse")
+# the evaluation protocols compared: (name in the output, validation fraction, split every record evaluates)
+PROTOCOLS = (("old: test every record", 0.0, "test"), ("new: val every record, test at the end", 0.1, "val"))
 
 
 def eval_share(spec: DataSpec, model: str, width: float, params: dict, evals: int, repeats: int) -> dict:
     """Median evaluation share of a baseline run under each protocol."""
     out = {}
-    for protocol, fraction, monitor in (("old: test every record", 0.0, "test"),
-                                        ("new: val every record, test at the end", 0.1, "val")):
+    for protocol, fraction, monitor in PROTOCOLS:
         data = load_dataset(replace(spec, val_fraction=fraction))
         schedule = build_schedule({"hypothesis": "baseline", **params}, data)
         shares, walls = [], []
@@ -91,8 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     shares = [eval_share(DataSpec("mnist5k"), "lenet5", 1.0, {"budget_epochs": args.epochs, "crop_pad": 2},
                          args.evals, args.repeats)]
     caches = [ranking_cache(DataSpec("mnist5k"), args.repeats)]
-    if not args.no_cifar and os.path.isdir(CIFAR):
-        cifar = DataSpec("npz", CIFAR)
+    if not args.no_cifar and cifar_present():
+        cifar = CIFAR_SPEC
         shares.append(eval_share(cifar, "resnet9", 0.25, {"budget_epochs": args.epochs, "crop_pad": 4, "flip": True},
                                  args.evals, args.repeats))
         caches.append(ranking_cache(cifar, args.repeats))

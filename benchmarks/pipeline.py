@@ -13,6 +13,7 @@ Ratios: iterator_over_bare (target <= 1.05), dataloader_w{0,2}_over_iterator (ta
 from __future__ import annotations
 
 import argparse
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -67,27 +68,27 @@ def make_loaders(data, batch_size: int) -> dict:
             for kind, ds in datasets.items() for w in (0, 2)}
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks pipeline", description=__doc__)
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per variant (median taken)")
     parser.add_argument("--batch-size", type=int, default=512, help="examples per batch")
     parser.add_argument("--model", default="lenet5", help="registered model name")
     parser.add_argument("--precision", default="auto", help="auto, fp32 or bf16")
-    args = parser.parse_args(argv)
+    return parser
 
-    torch.manual_seed(0)
-    device = pick_device("auto")
-    data = load_dataset("mnist5k", device)
-    precision = resolve_precision(args.precision, device, args.model)
-    channels_last = use_channels_last(device, args.model)
-    model = build_model(args.model, data.channels, data.num_classes).to(device)
+
+def variants(data, model_name: str, precision: str, channels_last: bool, bs: int,
+             device: torch.device) -> dict[str, Callable[[], None]]:
+    """One epoch of SGD steps per variant, all on one model and optimizer: the bare steps on
+    pre-made batches, the batch iterator, and the DataLoaders (PIL or tensors, 0 or 2 workers)."""
+    model = build_model(model_name, data.channels, data.num_classes).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
     aug = Augmenter(AugmentConfig(crop_pad=2), data.mean, data.std, device, channels_last)
     gen = torch.Generator(device).manual_seed(0)
     stream = IndexStream(torch.arange(len(data.train_y), device=device), gen)
-    n, bs, size = len(data.train_y), args.batch_size, data.image_size
+    n, size = len(data.train_y), data.image_size
     n_batches = -(-n // bs)  # one epoch, rounded up to whole batches
 
     def step(x: torch.Tensor, y: torch.Tensor) -> None:
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
             x = x.to(device, non_blocking=True)
             step(x.contiguous(memory_format=torch.channels_last) if channels_last else x, y.to(device))
 
-    variants = {
+    return {
         "bare": lambda: [step(x, y) for x, y in premade],
         "iterator": lambda: [step(b.x, b.y) for b in iterate_batches(
             data.train_x, data.train_y, stream, aug, bs, n_batches, size)],
@@ -115,18 +116,32 @@ def main(argv: list[str] | None = None) -> None:
         "dataloader_tensor_w0": lambda: run_loader("tensor", 0),
         "dataloader_tensor_w2": lambda: run_loader("tensor", 2),
     }
-    interleaved_medians(variants, 1, device)  # warm-up: kernels, worker start-up, allocator
-    sec = interleaved_medians(variants, args.repeats, device)
+
+
+def ratios(sec: dict[str, float]) -> dict[str, float]:
+    """The ratios the README reports, from each variant's median epoch seconds."""
+    return {"iterator_over_bare": round(sec["iterator"] / sec["bare"], 3),
+            "dataloader_w0_over_iterator": round(sec["dataloader_w0"] / sec["iterator"], 2),
+            "dataloader_w2_over_iterator": round(sec["dataloader_w2"] / sec["iterator"], 2),
+            "dataloader_w0_over_bare": round(sec["dataloader_w0"] / sec["bare"], 2),
+            "dataloader_tensor_w0_over_iterator": round(sec["dataloader_tensor_w0"] / sec["iterator"], 2),
+            "dataloader_tensor_w2_over_iterator": round(sec["dataloader_tensor_w2"] / sec["iterator"], 2)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    torch.manual_seed(0)
+    device = pick_device("auto")
+    data = load_dataset("mnist5k", device)
+    precision = resolve_precision(args.precision, device, args.model)
+    channels_last = use_channels_last(device, args.model)
+    fns = variants(data, args.model, precision, channels_last, args.batch_size, device)
+    interleaved_medians(fns, 1, device)  # warm-up: kernels, worker start-up, allocator
+    sec = interleaved_medians(fns, args.repeats, device)
     emit("pipeline", {
-        "model": args.model, "dataset": "mnist5k", "examples_per_epoch": n, "batch_size": bs,
-        "precision": precision, "channels_last": channels_last, "device": str(device),
-        "epoch_seconds": {k: round(v, 4) for k, v in sec.items()},
-        "iterator_over_bare": round(sec["iterator"] / sec["bare"], 3),
-        "dataloader_w0_over_iterator": round(sec["dataloader_w0"] / sec["iterator"], 2),
-        "dataloader_w2_over_iterator": round(sec["dataloader_w2"] / sec["iterator"], 2),
-        "dataloader_w0_over_bare": round(sec["dataloader_w0"] / sec["bare"], 2),
-        "dataloader_tensor_w0_over_iterator": round(sec["dataloader_tensor_w0"] / sec["iterator"], 2),
-        "dataloader_tensor_w2_over_iterator": round(sec["dataloader_tensor_w2"] / sec["iterator"], 2),
+        "model": args.model, "dataset": "mnist5k", "examples_per_epoch": len(data.train_y),
+        "batch_size": args.batch_size, "precision": precision, "channels_last": channels_last,
+        "device": str(device), "epoch_seconds": {k: round(v, 4) for k, v in sec.items()}, **ratios(sec),
         "targets": {"iterator_over_bare": "<= 1.05", "dataloader_over_iterator": ">= 2.8"},
     })
 

@@ -10,11 +10,9 @@ repeats. xresnet18 on the CIFAR-10 subset (../shared/data/cifar10) when present,
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
-from benchmarks.common import emit, interleaved_medians, whole_train
-from benchmarks.loop import CIFAR
+from benchmarks.common import CIFAR_SPEC, cifar_present, emit, interleaved_medians, whole_train
 from tune_growth.data import DataSpec
 from tune_growth.schedule.core import Schedule, Stage
 from tune_growth.schedule.lr_policy import LRPolicy
@@ -36,8 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-cifar", action="store_true")
     args = p.parse_args(argv)
-    cifar = not args.no_cifar and os.path.isdir(CIFAR)
-    data = whole_train(DataSpec("npz", CIFAR) if cifar else DataSpec("mnist5k"))
+    cifar = not args.no_cifar and cifar_present()
+    data = whole_train(CIFAR_SPEC if cifar else DataSpec("mnist5k"))
     extra = 4.0
 
     def run(epochs: float, precompute: bool) -> None:

@@ -97,7 +97,7 @@ def discards_best(low: np.ndarray, full: np.ndarray, eta: float, size: int, rng:
     return round(lost / draws, 3)
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks rank_fidelity", description=__doc__.splitlines()[0])
     p.add_argument("--spaces", nargs="+", default=list(SPACES), help="search spaces")
     p.add_argument("--dataset", choices=sorted(SEARCH_DATASETS), default="mnist5k",
@@ -111,8 +111,68 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-ceiling", action="store_true", help="skip the full runs at a second training seed")
     p.add_argument("--out", type=Path, default=Path("results/rank_fidelity.jsonl"), help="runs, one JSON per line")
     p.add_argument("--resume", action="store_true", help="keep the runs already in --out")
-    args = p.parse_args(argv)
+    return p
 
+
+def space_runs(args: argparse.Namespace, name: str, space: spaces.Space, budgets: list[float], data,
+               config: RunConfig, done: dict[str, dict]) -> dict[tuple[int, float, int], dict]:
+    """Every run of one space, keyed (configuration, budget in epochs, training seed): each rung of
+    the budget ladder at seed 0 and, unless --no-ceiling, the full budget at seed 1. A run already in
+    `done` is reused; a new one is added to it and appended to --out."""
+    budget = budgets[-1]
+    runs = {}
+    jobs = [(b, 0) for b in budgets] + ([] if args.no_ceiling else [(budget, 1)])  # (epochs, training seed)
+    for c, params in enumerate(configs(space, args.configs, args.seed, budget)):
+        for b, train_seed in jobs:
+            key = f"{args.dataset}/{name}/{args.seed}/{c}/{b:.6g}" + (f"/train{train_seed}" if train_seed else "")
+            if key not in done:
+                run = train({**params, "budget_epochs": b}, data, replace(config, seed=train_seed))
+                done[key] = {"key": key, **run}
+                append_run(args.out, done[key])
+            runs[c, b, train_seed] = done[key]
+    return runs
+
+
+def fidelities(args: argparse.Namespace, space: spaces.Space, runs: dict, budgets: list[float]) -> dict:
+    """fidelity name -> (its validation accuracy per configuration, its mean compute as a fraction
+    of the full run's, the reduction factor its rung keeps 1/eta by): the budget ladder's lower
+    rungs, the seed-1 ceiling, and phase-aligned ASHA's rungs read off the seed-0 full runs."""
+    budget, n = budgets[-1], args.configs
+    out = {f"budgets_{b / budget:.3g}": (np.array([runs[c, b, 0]["val_acc"] for c in range(n)]),
+                                         np.mean([runs[c, b, 0]["compute"] / runs[c, budget, 0]["compute"]
+                                                  for c in range(n)]), args.eta)
+           for b in budgets[:-1]}
+    if not args.no_ceiling:
+        out["ceiling_seed1"] = (np.array([runs[c, budget, 1]["val_acc"] for c in range(n)]), 1.0, args.eta)
+    rung = space.phase_start
+    while rung < 1.0:
+        values = [asha_value(runs[c, budget, 0]["records"], rung, space.settle) for c in range(n)]
+        out[f"asha_{rung:.3g}"] = (np.array([v for v, _ in values]), np.mean([u for _, u in values]), 2.0)
+        rung *= 2.0
+    return out
+
+
+def space_report(args: argparse.Namespace, space: spaces.Space, runs: dict, budgets: list[float],
+                 rng: np.random.Generator) -> dict:
+    """One space's table: each fidelity's rho against the seed-0 and the seed-1 full runs, how often
+    it discards the best, and its compute."""
+    budget, n = budgets[-1], args.configs
+    full = np.array([runs[c, budget, 0]["val_acc"] for c in range(n)])
+    # The fidelities share training seed 0 with the full run (its initialization, its data order;
+    # ASHA's even its very run), so their agreement with it includes shared noise. Against the full
+    # run at training seed 1 they agree only through what the configuration decides.
+    other = None if args.no_ceiling else np.array([runs[c, budget, 1]["val_acc"] for c in range(n)])
+    return {"configs": n, "budget_epochs": budget, "full_val_acc": [round(float(v), 4) for v in full],
+            "fidelities": {f: {"rho": rho_interval(low, full, rng),
+                               "rho_other_seed": None if other is None or f.startswith("ceiling")
+                               else rho_interval(low, other, rng),
+                               "discards_best": discards_best(low, full, eta, args.rung_size, rng),
+                               "compute_fraction": round(float(cost), 3)}
+                           for f, (low, cost, eta) in fidelities(args, space, runs, budgets).items()}}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
     data, model, width = search_dataset(args.dataset)
     config = RunConfig(model=model, width=width, evals=20, cache_dir=DEFAULT_CACHE_DIR, monitor="val")
@@ -123,41 +183,8 @@ def main(argv: list[str] | None = None) -> None:
         space = spaces.load(name)
         budget = args.budget or (10.0 if args.dataset == "cifar" else space.budget_epochs)
         budgets = [budget / args.eta ** (args.rungs - 1 - r) for r in range(args.rungs)]
-        runs = {}
-        jobs = [(b, 0) for b in budgets] + ([] if args.no_ceiling else [(budget, 1)])  # (epochs, training seed)
-        for c, params in enumerate(configs(space, args.configs, args.seed, budget)):
-            for b, train_seed in jobs:
-                key = f"{args.dataset}/{name}/{args.seed}/{c}/{b:.6g}" + (f"/train{train_seed}" if train_seed else "")
-                if key not in done:
-                    run = train({**params, "budget_epochs": b}, data, replace(config, seed=train_seed))
-                    done[key] = {"key": key, **run}
-                    append_run(args.out, done[key])
-                runs[c, b, train_seed] = done[key]
-        full = np.array([runs[c, budget, 0]["val_acc"] for c in range(args.configs)])
-        fidelities = {f"budgets_{b / budget:.3g}": (np.array([runs[c, b, 0]["val_acc"] for c in range(args.configs)]),
-                                                    np.mean([runs[c, b, 0]["compute"] / runs[c, budget, 0]["compute"]
-                                                             for c in range(args.configs)]), args.eta)
-                      for b in budgets[:-1]}
-        if not args.no_ceiling:
-            fidelities["ceiling_seed1"] = (np.array([runs[c, budget, 1]["val_acc"] for c in range(args.configs)]),
-                                           1.0, args.eta)
-        rung = space.phase_start
-        while rung < 1.0:
-            values = [asha_value(runs[c, budget, 0]["records"], rung, space.settle) for c in range(args.configs)]
-            fidelities[f"asha_{rung:.3g}"] = (np.array([v for v, _ in values]), np.mean([u for _, u in values]), 2.0)
-            rung *= 2.0
-        # The fidelities above share training seed 0 with the full run (its initialization, its data
-        # order; ASHA's even its very run), so their agreement with it includes shared noise. Against
-        # the full run at training seed 1 they agree only through what the configuration decides.
-        other = None if args.no_ceiling else np.array([runs[c, budget, 1]["val_acc"] for c in range(args.configs)])
-        report[name] = {"configs": args.configs, "budget_epochs": budget,
-                        "full_val_acc": [round(float(v), 4) for v in full],
-                        "fidelities": {f: {"rho": rho_interval(low, full, rng),
-                                           "rho_other_seed": None if other is None or f.startswith("ceiling")
-                                           else rho_interval(low, other, rng),
-                                           "discards_best": discards_best(low, full, eta, args.rung_size, rng),
-                                           "compute_fraction": round(float(cost), 3)}
-                                       for f, (low, cost, eta) in fidelities.items()}}
+        runs = space_runs(args, name, space, budgets, data, config, done)
+        report[name] = space_report(args, space, runs, budgets, rng)
     emit("rank_fidelity", {"dataset": args.dataset, "model": model, "width": width, "seed": args.seed,
                            "eta": args.eta, "rungs": args.rungs, "rung_size": args.rung_size, "spaces": report})
 

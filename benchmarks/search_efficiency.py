@@ -88,7 +88,7 @@ def median_fraction(fractions: list[float | None]) -> float | None:
     return None if med == float("inf") else med
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks search_efficiency", description=__doc__.splitlines()[0])
     p.add_argument("--space", default="combined", help="search space")
     p.add_argument("--dataset", choices=sorted(SEARCH_DATASETS), default="mnist5k",
@@ -105,44 +105,64 @@ def main(argv: list[str] | None = None) -> None:
                         "control is not one), drawn as random search draws them: it is random search")
     p.add_argument("--out", type=Path, help="finished searches, one JSON per line (default: a temporary file)")
     p.add_argument("--resume", action="store_true", help="keep the searches already in --out")
-    args = p.parse_args(argv)
-    methods = ["random", *(m for m in args.methods if m != "random")]
-    asha_trials = args.asha_trials or round(1.5 * args.trials)
-    ladder_runs = args.ladder_runs or round(13 * args.trials / 3)
-    counts = {"random": args.trials, "tpe": args.trials, "asha_tpe": asha_trials, "budgets_tpe": ladder_runs}
+    return p
 
-    import ray
 
+def search_once(space, data, method: str, seed: int, trials: int, args: argparse.Namespace, tmp: Path,
+                envelope: float | None) -> dict:
+    """One search of `method` at `seed` with `trials` trials (runs, for the ladder), in `tmp`: its
+    best-so-far curve, the test accuracy of its final choice overall and within `envelope`
+    compute (None: no cut), and its trials' statuses."""
     from tune_growth.results.export import read_experiment
-    from tune_growth.search import spaces
     from tune_growth.search.run import SearchOptions, run_search
 
-    data, model, width = search_dataset(args.dataset)
-    space = replace(spaces.load(args.space), model=model, width=width)
+    opts = SearchOptions(space, trials, args.budget, 2, 1.0, 0.0, tmp, f"{method}_{seed}", seed=seed, verbose=0,
+                         evals=args.evals, cache_dir=str(tmp / "cache"), **METHODS[method])
+    run_search(opts, data)
+    trials_table = read_experiment(opts.experiment_dir)[0]
+    curve, chosen = best_curve(trials_table)
+    _, chosen_within = best_curve(trials_table, envelope)
+    return {"curve": curve, "chosen": chosen, "chosen_within": chosen_within,
+            "statuses": trials_table["status"].value_counts().to_dict()}
+
+
+def run_searches(args: argparse.Namespace, space, data, methods: list[str], counts: dict[str, int]) -> dict:
+    """(method, seed) -> its search (search_once), random search first in each seed: its total
+    compute is the envelope the others are cut at. Searches already in --out with --resume are
+    reused; each new one is appended to it."""
+    import ray
+
+    runs = {}
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp) / "searches.jsonl"
         out.parent.mkdir(parents=True, exist_ok=True)
         done = load_runs(out, args.resume)
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        runs = {}
         for seed in range(args.seeds):
             for method in methods:
-                kw = METHODS[method]
                 key = f"{args.dataset}/{space.name}/{args.budget:g}/{counts[method]}/{args.evals}/{method}/{seed}"
                 if key not in done:
-                    opts = SearchOptions(space, counts[method], args.budget, 2, 1.0, 0.0, Path(tmp),
-                                         f"{method}_{seed}", seed=seed, verbose=0, evals=args.evals,
-                                         cache_dir=str(Path(tmp) / "cache"), **kw)
-                    run_search(opts, data)
-                    trials = read_experiment(opts.experiment_dir)[0]
-                    curve, chosen = best_curve(trials)
                     envelope = None if method == "random" else runs["random", seed]["curve"][-1][0]
-                    _, chosen_within = best_curve(trials, envelope)
-                    done[key] = {"key": key, "curve": curve, "chosen": chosen, "chosen_within": chosen_within,
-                                 "statuses": trials["status"].value_counts().to_dict()}
+                    done[key] = {"key": key, **search_once(space, data, method, seed, counts[method], args,
+                                                           Path(tmp), envelope)}
                     append_run(out, done[key])
                 runs[method, seed] = done[key]
         ray.shutdown()
+    return runs
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    methods = ["random", *(m for m in args.methods if m != "random")]
+    asha_trials = args.asha_trials or round(1.5 * args.trials)
+    ladder_runs = args.ladder_runs or round(13 * args.trials / 3)
+    counts = {"random": args.trials, "tpe": args.trials, "asha_tpe": asha_trials, "budgets_tpe": ladder_runs}
+
+    from tune_growth.search import spaces
+
+    data, model, width = search_dataset(args.dataset)
+    space = replace(spaces.load(args.space), model=model, width=width)
+    runs = run_searches(args, space, data, methods, counts)
     per, medians = summarize(runs, args.seeds, methods)
     emit("search_efficiency", {"space": space.name, "dataset": args.dataset, "model": model, "width": width,
                                "budget_epochs": args.budget, "seeds": args.seeds, "evals": args.evals,

@@ -5,12 +5,9 @@ narrow ResNet-9 on the CIFAR-10 subset (../shared/data/cifar10, when present) to
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 
-from benchmarks.common import emit, whole_train
-from benchmarks.loop import CIFAR
-from tune_growth.data import DataSpec
+from benchmarks.common import CIFAR_SPEC, cifar_present, emit, whole_train
 from tune_growth.schedule.builders import build_schedule
 from tune_growth.train.config import RunConfig
 from tune_growth.train.records import first_reaching
@@ -39,8 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-cifar", action="store_true", help="skip the CIFAR-10 subset case")
     args = p.parse_args(argv)
     cases = [case(whole_train("mnist5k"), "lenet5", 1.0, 0.97, 20.0, {"crop_pad": 2}, args.seeds)]
-    if not args.no_cifar and os.path.isdir(CIFAR):
-        cases.append(case(whole_train(DataSpec("npz", CIFAR)), "resnet9", 0.25, 0.65, 15.0,
+    if not args.no_cifar and cifar_present():
+        cases.append(case(whole_train(CIFAR_SPEC), "resnet9", 0.25, 0.65, 15.0,
                           {"crop_pad": 4, "flip": True}, args.seeds))
     emit("time_to_accuracy", {"cases": cases})
 

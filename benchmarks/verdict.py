@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import emit
-from benchmarks.loop import CIFAR
+from benchmarks.common import CIFAR, emit, require_cifar
 from tune_growth.io import atomic_write_text
 
 SPACES = ("baseline", "h1", "h2", "h3", "combined", "random_growing", "anti_h2")
@@ -126,9 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--publish", type=Path, default=Path(__file__).parent / "measured" / "verdict",
                    help="where each finished study's study.md, plots and Parquet are copied (not for smoke)")
     args = p.parse_args(argv)
-    if "cifar" in args.datasets and not os.path.isdir(CIFAR):
-        raise SystemExit(f"the CIFAR-10 subset is absent at {CIFAR}; expected ../shared/data/cifar10, "
-                         f"or --datasets without cifar")
+    if "cifar" in args.datasets:
+        require_cifar(", or --datasets without cifar")
     minutes = {}
     for name in args.datasets:
         root = args.out / name

@@ -11,14 +11,15 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import torch
+from conftest import tiny_search
 
 from tune_growth.analysis import plots
 from tune_growth.analysis.model_plots import confusion_matrix, grad_cam, load_trial_model
 from tune_growth.analysis.report import build_report, load, summary_table, time_to_target
 from tune_growth.analysis.report import main as report_main
 from tune_growth.data import DataSpec, load_dataset
-from tune_growth.search import spaces
-from tune_growth.search.run import SearchOptions, run_search
+from tune_growth.results.export import export
+from tune_growth.search.run import run_search
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "analysis").glob("*.ipynb"))
@@ -30,10 +31,9 @@ def results(ray_session, tmp_path_factory):
     storage = tmp_path_factory.mktemp("results")
     data = load_dataset("mnist5k")
     for space, name in (("h3", "h3_tiny"), ("baseline", "baseline_tiny")):
-        opts = SearchOptions(spaces.load(space), num_trials=4, budget_epochs=1.0, concurrency=2, cpus_per_trial=1, device="cpu",
-                             gpus_per_trial=0, storage=storage, name=name, evals=4, verbose=0,
-                             cache_dir=str(storage / "cache"))
+        opts = tiny_search(storage, name, space)
         run_search(opts, data, DataSpec("mnist5k"))
+        export(opts.experiment_dir)  # what the search's CLI does at its end (search/summary.py); loading never writes
     return storage
 
 

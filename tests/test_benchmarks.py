@@ -1,7 +1,8 @@
-"""A tiny smoke of every benchmark from the one entry point: each prints its JSON line. No timing
-is asserted here; the figures live in the README."""
+"""A tiny smoke of every benchmark from the one entry point: each prints its JSON line, holding
+every figure the README quotes from it. No timing is asserted here; the figures live in the README."""
 
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 from benchmarks.__main__ import BENCHMARKS
+from benchmarks.measurement import PROTOCOLS
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {
@@ -32,9 +34,88 @@ TINY = {
                       "--out", str(Path(tempfile.gettempdir()) / "rank_fidelity_smoke.jsonl")],
 }
 
+# What the README's tables quote from each benchmark's JSON line, as key paths ("/" between keys;
+# "*": every entry of a dict or list; a number: that list item). Each must be present and finite;
+# a path starting "?" may also be None, where the README reads None as "never" or "not reached".
+README_KEYS = {
+    "pipeline": ["iterator_over_bare", "dataloader_w0_over_iterator", "dataloader_w2_over_iterator",
+                 "dataloader_tensor_w0_over_iterator", "dataloader_tensor_w2_over_iterator"],
+    "hypotheses": ["results/*/acc_mean", "results/*/acc/*", "results/*/train_seconds_mean",
+                   "results/*/total_seconds_first_seed", "?results/*/examples_to_target/*",
+                   "?results/*/seconds_to_target/*", "compute_over_baseline/*"],
+    "utilization": ["utilization", "wall_seconds", "where_the_wall_goes/*"],
+    "loop": ["cases/*/trainer_over_bare"],
+    "precision": ["bf16_over_fp32_throughput/*", "rows/*/final_acc_mean", "rows/*/final_acc/*", "auto_picks/*"],
+    "time_to_accuracy": ["?cases/*/median_wall_seconds", "?cases/*/median_examples", "?cases/*/median_compute",
+                         "cases/*/reached", "cases/*/final_acc/*"],
+    "memory": ["small/trial_peak_rss_mb_max", "large/trial_peak_rss_mb_max", "small/driver_peak_rss_mb",
+               "large/driver_peak_rss_mb", "trial_anonymous_growth_mb", "dataset_growth_mb",
+               "growth_over_dataset_growth", "held_once_per_node"],
+    "search_efficiency": ["?fraction_of_random_compute/*", "?fraction_within_0.5pt/*", "?fraction_within_1pt/*",
+                          "?methods/*/fraction_of_random_compute/*", "?methods/*/fraction_within_0.5pt/*",
+                          "?methods/*/fraction_within_1pt/*", "methods/*/best_val_acc_at_third/*",
+                          "methods/*/total_compute/*", "?methods/*/chosen_test_acc/*", "runs_per_search/*"],
+    "precompute": ["epoch_seconds_full", "epoch_seconds_cached", "speedup_per_epoch", "cached_run_intercept_seconds",
+                   "full_run_intercept_seconds", "setup_seconds"],
+    "finetune": ["summary/*/mean_acc"],
+    "measurement": [*(f"eval_share/*/{name}/eval_share" for name, _, _ in PROTOCOLS),
+                    "eval_share/*/new_over_old_eval_share", "ranking_cache/*/computed_seconds", "ranking_cache/*/cached_seconds",
+                    "ranking_cache/*/saved_per_trial_seconds"],
+    "rank_fidelity": ["spaces/*/fidelities/*/rho/0", "?spaces/*/fidelities/*/rho/*",
+                      "?spaces/*/fidelities/*/rho_other_seed/*", "spaces/*/fidelities/*/discards_best",
+                      "spaces/*/fidelities/*/compute_fraction"],
+    "gpu": ["cuda"],  # on CUDA, CUDA_README_KEYS too
+    "verdict": ["minutes/*/*"],
+}
+CUDA_README_KEYS = ["loop/trainer_over_bare", "ours_seconds_per_epoch"]
+
+
+def values_at(line: dict, path: str) -> list:
+    """The values at `path` in `line` (README_KEYS' syntax, without the "?"); a missing key fails,
+    a None on the way is the value (a rho interval not computed, for one)."""
+    nodes = [line]
+    for part in path.split("/"):
+        found = []
+        for node in nodes:
+            if node is None:
+                found.append(None)
+            elif part == "*":
+                items = list(node.values()) if isinstance(node, dict) else list(node)
+                assert items, f"{path}: nothing under '*'"
+                found += items
+            elif isinstance(node, list):
+                found.append(node[int(part)])
+            else:
+                assert part in node, f"{path}: no key {part!r} (has {sorted(node)})"
+                found.append(node[part])
+        nodes = found
+    return nodes
+
+
+def check_readme_keys(line: dict, paths: list[str]) -> None:
+    """Every value at each path is present and, when a number, finite (None only on a "?" path)."""
+    for path in paths:
+        may_be_none = path.startswith("?")
+        for value in values_at(line, path.lstrip("?")):
+            if value is None:
+                assert may_be_none, f"{path} is None"
+            elif isinstance(value, (int, float)):
+                assert math.isfinite(value), f"{path} = {value}"
+            else:
+                assert isinstance(value, str) and value, f"{path} = {value!r}: expected a number or a label"
+
 
 def test_every_benchmark_has_a_smoke_case():
-    assert set(TINY) == set(BENCHMARKS)
+    assert set(TINY) == set(BENCHMARKS) == set(README_KEYS)
+
+
+def test_the_readme_key_check_finds_a_missing_or_infinite_figure():
+    line = {"cases": [{"trainer_over_bare": 1.02}, {"trainer_over_bare": 1.01}], "never": None}
+    check_readme_keys(line, ["cases/*/trainer_over_bare", "?never", "?never/*/figure"])
+    for bad, message in (({"cases": [{"trainer_over_bare": float("nan")}]}, "nan"), ({"cases": [{}]}, "no key"),
+                         ({"cases": [{"trainer_over_bare": None}]}, "is None")):
+        with pytest.raises(AssertionError, match=message):
+            check_readme_keys(bad, ["cases/*/trainer_over_bare"])
 
 
 @pytest.mark.slow
@@ -45,6 +126,7 @@ def test_benchmark_prints_one_json_line(name):
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = json.loads(proc.stdout.strip().splitlines()[-1])
     assert line["benchmark"] == name and "context" in line
+    check_readme_keys(line, README_KEYS[name] + (CUDA_README_KEYS if name == "gpu" and line["cuda"] else []))
     if name == "gpu":  # here without CUDA: one line saying so
         assert line["cuda"] == torch.cuda.is_available()
     if name == "search_efficiency":  # every method's median fraction of random search's compute, and the default

@@ -3,7 +3,6 @@ each axis's invariants (growth, containment, class order, sizes)."""
 
 import pytest
 
-from tune_growth.data import load_dataset
 from tune_growth.schedule.builders import (
     HYPOTHESES,
     build_schedule,
@@ -14,11 +13,6 @@ from tune_growth.schedule.builders import (
 )
 from tune_growth.schedule.core import Schedule
 from tune_growth.schedule.selection import class_order, rank_examples, stage_indices
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    return load_dataset("mnist5k")
 
 
 @pytest.mark.parametrize("name", list(HYPOTHESES))

@@ -15,6 +15,7 @@ import pytest
 from tune_growth.__main__ import COMMANDS, main
 from tune_growth.data import load_dataset
 from tune_growth.study.__main__ import collect, parser
+from tune_growth.study.config import study_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACES = ("baseline", "h1", "h2", "h3", "combined", "random_growing", "anti_h2", "finetune", "_common")
@@ -50,7 +51,8 @@ def test_python_dash_m_tune_growth_runs_the_same(tmp_path):
 @pytest.mark.slow
 def test_the_wheel_ships_the_spaces_and_its_console_script_runs_outside_the_source_tree(tmp_path):
     src = tmp_path / "src"  # build from a copy: pip's in-tree build would leave build/ in the checkout
-    shutil.copytree(ROOT / "tune_growth", src / "tune_growth", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("tune_growth", "search_spaces"):  # the package and its shipped spaces (pyproject's package-dir)
+        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation", "-q",
@@ -76,12 +78,13 @@ def test_the_wheel_ships_the_spaces_and_its_console_script_runs_outside_the_sour
     assert proc.returncode == 0 and all(f"  {name}" in proc.stdout for name in COMMANDS), proc.stderr[-2000:]
 
 
-def test_study_hypotheses_builds_the_default_schedules_on_the_studys_dataset():
+def test_study_hypotheses_builds_the_default_schedules_on_the_studys_dataset(tmp_path):
     data = load_dataset("mnist5k")  # no schedule JSON file is written for it
-    args = parser().parse_args(["--hypotheses", "h1", "h3", "--set", "stages=2", "--budget", "4"])
-    entries = collect(args, data)
+    config = study_config(parser().parse_args(["--hypotheses", "h1", "h3", "--set", "stages=2", "--budget", "4",
+                                               "--out", str(tmp_path)]))
+    entries = collect(config, data)
     assert {"h1", "h3", "baseline", "random_growing", "budgeted"} <= set(entries)
     assert len(entries["h1"].stages) == 2 and entries["h3"].stages[0].image_size < data.image_size
     assert {s.budget_epochs for s in entries.values()} == {4.0}
     with pytest.raises(Exception, match="--hypotheses h9 is invalid"):
-        collect(parser().parse_args(["--hypotheses", "h9"]), data)
+        collect(study_config(parser().parse_args(["--hypotheses", "h9", "--out", str(tmp_path)])), data)

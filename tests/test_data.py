@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 import torch
 from dataset_files import N_TEST, N_TRAIN, WRITERS, write_cifar10, write_idx, write_image_folder, write_mnist, write_npz
 
+from benchmarks.common import CIFAR_SPEC, cifar_present
 from tune_growth.data import (
     CIFAR10_HIERARCHY,
     DATASETS,
@@ -133,10 +132,9 @@ def test_npz_accepts_grayscale_nhw(tmp_path):
 
 
 def test_shared_cifar10_subset_through_npz():
-    root = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cifar10")
-    if not os.path.isdir(root):
+    if not cifar_present():
         pytest.skip("../shared/data/cifar10 is absent on this machine")
-    data = load_dataset(DataSpec("npz", root))
+    data = load_dataset(CIFAR_SPEC)
     assert data.train_x.shape == (4500, 3, 32, 32) and data.test_x.shape == (2000, 3, 32, 32)
     assert data.examples_per_class().tolist() == [450] * 10 and torch.bincount(data.val_y).tolist() == [50] * 10
 

@@ -3,9 +3,16 @@ import torch
 
 from tune_growth.models.registry import MODELS
 from tune_growth.schedule.builders import default_batch_size
+from tune_growth.train import device as device_module
 from tune_growth.train.config import RunConfig
-from tune_growth.train.device import (CPU_FASTEST, autocast, default_eval_batch, pick_device, resolve_compile,
-                                     resolve_precision, use_channels_last)
+from tune_growth.train.device import (
+    autocast,
+    default_eval_batch,
+    pick_device,
+    resolve_compile,
+    resolve_precision,
+    use_channels_last,
+)
 
 
 def test_auto_device_is_cpu_without_cuda():
@@ -22,7 +29,35 @@ def test_bad_device(name, message):
 
 
 def test_every_model_has_a_measured_cpu_setting():
-    assert set(CPU_FASTEST) == set(MODELS)
+    assert all(r.cpu_precision in ("bf16", "fp32") and isinstance(r.cpu_channels_last, bool) for r in MODELS.values())
+
+
+@pytest.mark.parametrize("has_bf16", [True, False])
+def test_auto_precision_on_a_cpu_follows_its_bf16_support(monkeypatch, has_bf16):
+    monkeypatch.setattr(device_module, "cpu_has_bf16", lambda: has_bf16)
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", cpu, "resnet9") == ("bf16" if has_bf16 else "fp32")
+    assert resolve_precision("auto", cpu, "lenet5") == "fp32"  # measured faster than bf16 even with native bf16
+    assert resolve_precision("auto", cpu, "no_such_model") == "fp32"  # unmeasured: fp32
+    assert resolve_precision("bf16", cpu, "lenet5") == "bf16" and resolve_precision("fp32", cpu, "resnet9") == "fp32"
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_record_sets_the_cpu_choice(monkeypatch, name):
+    record, cpu = MODELS[name], torch.device("cpu")
+    monkeypatch.setattr(device_module, "cpu_has_bf16", lambda: True)
+    assert resolve_precision("auto", cpu, name) == record.cpu_precision
+    monkeypatch.setattr(device_module, "cpu_has_bf16", lambda: False)
+    assert resolve_precision("auto", cpu, name) == "fp32"
+    assert use_channels_last(cpu, name) == record.cpu_channels_last
+    assert use_channels_last("cuda", name) == record.convolutional
+
+
+@pytest.mark.parametrize("supported", [True, False])
+def test_auto_precision_on_cuda_follows_its_bf16_support(monkeypatch, supported):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: supported)
+    assert resolve_precision("auto", torch.device("cuda"), "lenet5") == ("bf16" if supported else "fp32")
+    assert use_channels_last("cuda", "lenet5") and not use_channels_last("cuda", "mlp")
 
 
 def test_precision_resolution():

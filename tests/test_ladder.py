@@ -6,14 +6,15 @@ import json
 
 import optuna
 import pandas as pd
+import pytest
+from conftest import tiny_search
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
-import optuna
-import pytest
 
 from tune_growth.data import load_dataset
-from tune_growth.results.export import ladder_points, optuna_study
+from tune_growth.results.export import searcher_state
 from tune_growth.search import spaces
+from tune_growth.search.history import ladder_points, optuna_study
 from tune_growth.search.ladder import BudgetLadder
 from tune_growth.search.run import SearchOptions, run_search
 from tune_growth.search.summary import summarize
@@ -50,32 +51,32 @@ def test_rungs_run_complete_schedules_at_growing_budgets_and_promote_the_best_th
     s = ladder(eta=3, rungs=3)
     configs = drive(s, 16)
     assert configs[0]["hypothesis"] == "baseline" and configs[0]["budget_epochs"] == BUDGET  # the control, full
-    budgets = {c["rung"]: c["budget_epochs"] for c in configs[1:]}
+    budgets = {e.rung: c["budget_epochs"] for e, c in zip(s.history[1:], configs[1:])}
     assert budgets == {0: BUDGET / 9, 1: BUDGET / 3, 2: BUDGET}
     history = s.history[1:]
     for i, e in enumerate(history):
-        if e["rung"] == 0:
-            assert e["point"] == i + 1  # a new configuration's point is its own trial number
+        if e.rung == 0:
+            assert e.point == i + 1  # a new configuration's point is its own trial number
             continue
-        parent = next(p for p in history[:i] if p["point"] == e["point"] and p["rung"] == e["rung"] - 1)
-        assert parent["params"] == e["params"] and parent["state"] == "COMPLETE"
-        finished = [p for p in history[:i] if p["rung"] == e["rung"] - 1]  # with lag 0, all of them
-        rank = sorted(finished, key=lambda p: -p["value"]).index(parent)
+        parent = next(p for p in history[:i] if p.point == e.point and p.rung == e.rung - 1)
+        assert parent.params == e.params and parent.state == "COMPLETE"
+        finished = [p for p in history[:i] if p.rung == e.rung - 1]  # with lag 0, all of them
+        rank = sorted(finished, key=lambda p: -p.value).index(parent)
         assert rank < len(finished) // 3  # among the best third of its rung when promoted
-    pairs = [(e["point"], e["rung"]) for e in history]
+    pairs = [(e.point, e.rung) for e in history]
     assert len(pairs) == len(set(pairs))  # no configuration runs twice at one rung
-    assert sum(e["rung"] == 2 for e in history) >= 1
+    assert sum(e.rung == 2 for e in history) >= 1
 
 
 def test_optuna_sees_one_trial_per_configuration_ranked_by_the_rung_it_reached():
     s = ladder(eta=3, rungs=3)
     drive(s, 16)
-    points = ladder_points(s.history)
-    runs = [e for e in s.history if not e["control"]]
-    assert len([p for p in points if not p["control"]]) == len({e["point"] for e in runs})
-    study = optuna_study(s.history, "max")
-    for trial, point in zip(study.trials, [p for p in points if not p["control"]]):
-        reached = {e["rung"]: e["value"] for e in runs if e["point"] == point["config"]["point"]}
+    points = ladder_points(s.history, s.rungs)
+    runs = [e for e in s.history if not e.control]
+    assert len([p for p in points if not p.control]) == len({e.point for e in runs})
+    study = optuna_study(s.history, "max", rungs=s.rungs)
+    for trial, point in zip(study.trials, [p for p in points if not p.control]):
+        reached = {e.rung: e.value for e in runs if e.point == point.point}
         if 2 in reached:
             assert trial.state == optuna.trial.TrialState.COMPLETE and trial.value == reached[2]
         else:
@@ -110,9 +111,7 @@ def test_bad_ladder_settings_are_refused(eta, rungs):
 
 def test_a_budget_ladder_search_on_ray_writes_its_rungs_and_picks_only_full_budget_runs(ray_session, tmp_path):
     data = load_dataset("mnist5k")
-    opts = SearchOptions(spaces.load("h1"), num_trials=9, budget_epochs=1.8, concurrency=2, cpus_per_trial=1, device="cpu",
-                         gpus_per_trial=0, storage=tmp_path, name="ladder", evals=3, verbose=0,
-                         cache_dir=str(tmp_path / "cache"), stopping="budgets")
+    opts = tiny_search(tmp_path, "ladder", "h1", trials=9, budget_epochs=1.8, evals=3, stopping="budgets")
     run_search(opts, data)
     text = summarize(opts.experiment_dir, "val_acc", "max")
     trials = pd.read_parquet(opts.experiment_dir / "trials.parquet")
@@ -167,7 +166,10 @@ def test_a_late_blooming_schedule_is_promoted_by_the_ladder_and_wins(ray_session
     tuner = tune.Tuner(trainable, tune_config=tune.TuneConfig(
         metric="val_acc", mode="max", scheduler=make_scheduler(opts), num_samples=5, max_concurrent_trials=1,
         search_alg=searcher), run_config=tune.RunConfig(name="late", storage_path=str(tmp_path), verbose=0))
-    runs = [(r.config["hypothesis"], r.config.get("rung"), r.metrics) for r in tuner.fit()]
+    results = tuner.fit()
+    rung_of = {e["trial_id"]: None if e["control"] else e["rung"]  # the control is no run of a point
+               for e in searcher_state(tmp_path / "late")["history"]}
+    runs = [(r.config["hypothesis"], rung_of[r.metrics["trial_id"]], r.metrics) for r in results]
     assert sum(rung == 0 for _, rung, _ in runs) == 3 and all(m["finished"] for _, _, m in runs)  # FIFO: none cut
     promoted = [(h, m) for h, rung, m in runs if rung == 1]
     assert [h for h, _ in promoted] == ["h2"]  # the curriculum's miniature was the best of its rung

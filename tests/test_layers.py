@@ -10,7 +10,9 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "tune_growth"
 SHARED = {"io", "cache", "cli"}  # foundations every package may use
 # import order: each package may import itself, the shared modules and the packages before it
-# (search/ comes after results/ because it calls the exporter to write its Parquet)
+# (search/ comes after results/: it calls the exporter to write its Parquet; the results package
+# reads what a search wrote as files and imports nothing of it). The same order as the package's
+# docstring and the README.
 ORDER = ["data", "models", "schedule", "train", "results", "search", "analysis", "study"]
 BELOW_RAY = ["tune_growth.data", "tune_growth.data.augment", "tune_growth.models.registry",
              "tune_growth.models.resnets", "tune_growth.models.groups", "tune_growth.models.pretrained",
@@ -38,6 +40,22 @@ def test_every_module_lives_in_a_package_of_the_flow_or_is_shared():
     assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").is_file()} == set(ORDER)
     for name in ORDER:  # each package says what it owns and what it may import
         assert len(ast.get_docstring(ast.parse((PACKAGE / name / "__init__.py").read_text())) or "") > 100, name
+
+
+def test_the_flow_is_described_in_the_order_it_is_enforced():
+    doc = ast.get_docstring(ast.parse((PACKAGE / "__init__.py").read_text()))
+    positions = [doc.index(f"{name}/") for name in ORDER]
+    assert positions == sorted(positions), doc
+
+
+def test_pyproject_installs_every_package_folder_and_the_top_level_spaces():
+    import tomllib
+
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {".".join(p.relative_to(PACKAGE.parent).parts[:-1]) for p in PACKAGE.rglob("__init__.py")}
+    assert set(project["packages"]) == folders | {"tune_growth.search.spaces"}
+    assert project["package-dir"] == {"tune_growth.search.spaces": "search_spaces"}
+    assert not (PACKAGE / "search" / "spaces").exists()  # stored once: at the top, where a user opens it
 
 
 def test_packages_import_only_what_comes_before_them():

@@ -1,9 +1,11 @@
-"""Model registry: every model runs forward and backward at two image sizes and both channel counts."""
+"""Model registry: every model runs forward and backward at two image sizes and both channel counts,
+and each record's facts (layer groups, inputs accepted) hold for the model it builds."""
 
 import pytest
 import torch
 
-from tune_growth.models.registry import MODELS, build_model
+from tune_growth.models.groups import group_names
+from tune_growth.models.registry import MODELS, ModelRecord, build_model, model_record
 
 
 @pytest.mark.parametrize("size", [8, 28])
@@ -42,3 +44,29 @@ def test_resnet9_width_scales_channels():
 def test_bad_model_arguments(args, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         build_model(*args)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_record_describes_the_model_it_builds(name):
+    record = MODELS[name]
+    assert record.name == name and model_record(name) is record
+    assert record.cpu_precision in ("bf16", "fp32") and isinstance(record.cpu_channels_last, bool)
+    assert set(record.in_channels) <= {1, 3}  # what the forward test above runs (both, at 8 px)
+    torch.manual_seed(0)
+    channels, side = record.in_channels[-1], record.min_image_size
+    model = build_model(name, channels, 3, 0.25 if name == "resnet9" else 1.0).eval()
+    assert tuple(group_names(model)) == record.groups
+    with torch.no_grad():
+        assert model(torch.randn(2, channels, side, side)).shape == (2, 3)
+    assert record.convolutional == any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+
+
+def test_unknown_model_error_lists_the_registry_on_one_line():
+    with pytest.raises(ValueError) as info:
+        model_record("vgg")
+    assert str(info.value) == f"unknown model 'vgg'; expected one of {', '.join(sorted(MODELS))}"
+
+
+def test_a_record_rejects_an_invalid_cpu_precision():
+    with pytest.raises(ValueError, match="cpu_precision='fp16' is invalid; expected one of bf16, fp32"):
+        ModelRecord("toy", MODELS["mlp"].factory, ("body", "head"), "fp16", False)

@@ -6,6 +6,7 @@ import pytest
 
 from tune_growth.schedule.core import Schedule, ScheduleError, Stage
 from tune_growth.schedule.lr_policy import LRPolicy
+from tune_growth.schedule.rankers import RANKERS
 
 ALL = tuple(range(10))
 
@@ -82,6 +83,17 @@ def test_invalid_schedules_name_the_bad_value(case):
     with pytest.raises(ValueError) as info:
         make()
     assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("method", list(RANKERS))
+def test_every_registered_ranker_is_a_valid_selection(method):
+    assert Schedule((_stage(),), 10, selection=method).selection == method
+
+
+def test_a_bad_selection_lists_the_registered_rankers():
+    with pytest.raises(ScheduleError) as info:
+        Schedule((_stage(),), 10, selection="best")
+    assert str(info.value) == f"selection='best' is invalid; expected one of {', '.join(RANKERS)}"
 
 
 def test_check_dataset_rejects_more_examples_than_exist():

@@ -20,17 +20,16 @@ import optuna
 import pandas as pd
 import pytest
 import torch
+from conftest import tiny_search
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from ray import tune
 from ray.tune.schedulers import FIFOScheduler
 from scripts import run_json_script
 
-from tune_growth.data import load_dataset
 from tune_growth.results.export import searcher_state
 from tune_growth.schedule.core import Schedule
-from tune_growth.search import spaces
-from tune_growth.search.run import DEFAULT_STOPPING, SearchOptions, make_scheduler, run_search
+from tune_growth.search.run import DEFAULT_STOPPING, make_scheduler, run_search
 from tune_growth.search.searcher import ScheduleSearcher
 from tune_growth.search.trial import dataset_payload, run_settings, run_trial
 
@@ -38,16 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 STATUSES = {"completed", "stopped", "diverged", "errored"}
 
 
-@pytest.fixture(scope="module")
-def mnist():
-    return load_dataset("mnist5k")
-
-
 def options(tmp_path, name, trials=6, seed=0, space="h1", stopping="asha", verbose=0, **kw):
     """A tiny search; ASHA unless told (these tests check what early stopping does to statuses)."""
-    return SearchOptions(spaces.load(space), num_trials=trials, budget_epochs=1.5, concurrency=2, cpus_per_trial=1, device="cpu",
-                         gpus_per_trial=0, storage=tmp_path, name=name, seed=seed, evals=6, verbose=verbose,
-                         cache_dir=str(tmp_path / "cache"), stopping=stopping, **kw)
+    return tiny_search(tmp_path, name, space, trials, budget_epochs=1.5, evals=6, seed=seed, verbose=verbose,
+                       stopping=stopping, **kw)
 
 
 def searcher_states(exp_dir):
@@ -326,7 +319,7 @@ BAD_CLI = textwrap.dedent('''
 def test_bad_search_input_exits_2_before_ray_starts(tmp_path):
     (tmp_path / "search_spaces").mkdir()
     exists = tmp_path / "search_spaces" / "exists.py"
-    exists.write_text((ROOT / "tune_growth" / "search" / "spaces" / "h1.py").read_text())
+    exists.write_text((ROOT / "search_spaces" / "h1.py").read_text())
     proc = subprocess.run([sys.executable, "-c", BAD_CLI.replace('["exists"]', f'["{exists}", "--name", '
                                                                  '"exists_mnist5k_lenet5_s0"]'), str(tmp_path / "out")],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)

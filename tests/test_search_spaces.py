@@ -1,16 +1,10 @@
-"""The shipped spaces (tune_growth/search/spaces/): every one loads, validates and builds a schedule; controls search their parent's space; bad files fail early."""
+"""The shipped spaces (search_spaces/, installed as tune_growth.search.spaces): every one loads, validates and builds a schedule; controls search their parent's space; bad files fail early."""
 
 import optuna
 import pytest
 
-from tune_growth.data import load_dataset
 from tune_growth.schedule.builders import build_schedule
 from tune_growth.search import spaces
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    return load_dataset("mnist5k")
 
 
 @pytest.mark.parametrize("name", spaces.available())

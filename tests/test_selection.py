@@ -1,17 +1,12 @@
 """Example rankings and class orders on hand-made sets whose answers are known."""
 
 import numpy as np
+import pytest
 import torch
 
 from tune_growth.data import CIFAR10_HIERARCHY, from_arrays
-from tune_growth.schedule.selection import (
-    class_order,
-    embed,
-    k_center_ranking,
-    medoid_ranking,
-    rank_examples,
-    tree_distances,
-)
+from tune_growth.schedule.rankers import RANKERS, get_ranker, k_center_ranking, medoid_ranking
+from tune_growth.schedule.selection import cached_rankings, class_order, embed, rank_examples, tree_distances
 
 # One class as points in a 2-D feature space: a tight cross around the origin and one outlier.
 CROSS = torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [6.0, 6.0]], dtype=torch.float64)
@@ -50,6 +45,26 @@ def test_rankings_cover_each_class_and_follow_the_method():
             assert sorted(idx.tolist()) == list(range(6 * c, 6 * c + 6))
     assert rank_examples(data, "random", seed=3)[1].tolist() == rank_examples(data, "random", seed=3)[1].tolist()
     assert rank_examples(data, "random", seed=3)[1].tolist() != rank_examples(data, "random", seed=4)[1].tolist()
+
+
+@pytest.mark.parametrize("method", list(RANKERS))
+def test_every_ranker_orders_each_class_reproducibly(method, tmp_path):
+    data = tiny_dataset()
+    ranked = rank_examples(data, method, seed=3)
+    assert [sorted(idx.tolist()) for idx in ranked] == [list(range(6 * c, 6 * c + 6)) for c in range(3)]
+    assert all(idx.dtype == torch.int64 for idx in ranked)
+    again = cached_rankings(data, method, 3, tmp_path)  # through the on-disk cache where the method uses one
+    assert [a.tolist() for a in again] == [r.tolist() for r in ranked]
+    feats = embed(data.train_x)
+    assert [r.tolist() for r in rank_examples(data, method, seed=3, features=feats)] == [r.tolist() for r in ranked]
+
+
+def test_an_unknown_ranker_is_named_with_the_registered_ones():
+    message = f"example selection 'best' is unknown; expected one of {', '.join(RANKERS)}"
+    for call in (lambda: get_ranker("best"), lambda: rank_examples(tiny_dataset(), "best")):
+        with pytest.raises(ValueError) as info:
+            call()
+        assert str(info.value) == message
 
 
 def test_embedding_is_deterministic_and_sized():

@@ -1,19 +1,20 @@
 """The study's statistics on synthetic inputs whose answers are known."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 from tune_growth.study.stats import (
     Effect,
     accuracy_difference,
-    accuracy_verdict,
     crossing,
     seed_warning,
-    speed_verdict,
     speedup,
     t_interval,
     welch_interval,
 )
+from tune_growth.study.verdicts import Direction, accuracy_verdict, render, speed_verdict
 
 RNG = np.random.default_rng(0)
 
@@ -23,14 +24,14 @@ def test_a_clear_accuracy_effect_is_detected_with_the_right_size():
     better = base + 0.01 + 0.0002 * RNG.standard_normal(8)  # one point better, sharing each seed's noise
     effect = accuracy_difference(base, better)
     assert effect.estimate == pytest.approx(1.0, abs=0.05) and effect.detectable and effect.low > 0.5
-    assert "points more accurate" in accuracy_verdict(effect)
+    assert "points more accurate" in render(accuracy_verdict(effect))
 
 
 def test_no_effect_is_reported_as_no_detectable_difference():
     a, b = 0.95 + 0.003 * RNG.standard_normal(6), 0.95 + 0.003 * RNG.standard_normal(6)
     effect = accuracy_difference(a, b)
     assert effect.low < 0 < effect.high and not effect.detectable
-    assert accuracy_verdict(effect).startswith("no detectable difference")
+    assert render(accuracy_verdict(effect)).startswith("no detectable difference")
 
 
 def test_t_interval_matches_the_textbook_numbers():
@@ -94,9 +95,12 @@ def test_a_clear_speedup_and_a_slowdown():
     base = 100 + RNG.standard_normal(5)
     fast = speedup(base, 0.75 * base)  # 25% less compute to the target, every seed
     assert fast.estimate == pytest.approx(0.25) and fast.low == pytest.approx(0.25) and fast.detectable
-    assert speed_verdict(fast, 0.975, "compute", 5, 5).startswith("reaches 97.5% 25% sooner in compute [")
+    assert render(speed_verdict(fast, 0.975, "compute", 5, 5)).startswith("reaches 97.5% 25% sooner in compute [")
     slow = speedup(base, 1.5 * base * (1 + 0.01 * RNG.standard_normal(5)))
-    assert slow.high < 0 and speed_verdict(slow, 0.97, "compute", 5, 5).startswith("slower: reaches 97.0% with 5")
+    slower = speed_verdict(slow, 0.97, "compute", 5, 5)
+    assert slow.high < 0 and render(slower).startswith("slower: reaches 97.0% with 5")
+    assert speed_verdict(fast, 0.975, "compute", 5, 5).direction is Direction.HELPS
+    assert slower.direction is Direction.HURTS
 
 
 def test_a_crossing_is_interpolated_between_evaluations():
@@ -120,7 +124,7 @@ def test_no_interval_is_narrower_than_the_evaluations_are_apart():
     assert e.estimate == pytest.approx(1 - 0.6 / 0.7)
     assert e.low == pytest.approx(1 - 0.60 / 0.65) and e.high == pytest.approx(1 - 0.55 / 0.70)
     assert e.resolution == pytest.approx(0.05 / 0.70)
-    assert "(evaluations 7% apart)" in speed_verdict(e, 0.75, "compute", 5, 5)
+    assert "(evaluations 7% apart)" in render(speed_verdict(e, 0.75, "compute", 5, 5))
     same = speedup(a, a, reference_bracket=(a - 0.05, a), other_bracket=(a - 0.05, a))
     assert not same.detectable and same.low < 0 < same.high  # equal crossings: no difference claimed
 
@@ -128,31 +132,33 @@ def test_no_interval_is_narrower_than_the_evaluations_are_apart():
 def test_a_target_missed_by_some_or_all_seeds_never_counts_as_sooner():
     cheap = speedup(np.full(5, 100.0) + RNG.standard_normal(5), np.full(5, 80.0) + RNG.standard_normal(5))
     assert cheap.detectable and cheap.estimate > 0  # censored costs alone would say "sooner"
-    assert speed_verdict(cheap, 0.97, "compute", 0, 5) == "never reached 97.0% (0/5 seeds)"
-    assert speed_verdict(cheap, 0.97, "compute", 3, 5) == "inconclusive: only 3/5 seeds reached 97.0%"
+    assert render(speed_verdict(cheap, 0.97, "compute", 0, 5)) == "never reached 97.0% (0/5 seeds)"
+    assert render(speed_verdict(cheap, 0.97, "compute", 3, 5)) == "inconclusive: only 3/5 seeds reached 97.0%"
+    assert speed_verdict(cheap, 0.97, "compute", 0, 5).direction is Direction.NOT_REACHED
+    assert speed_verdict(cheap, 0.97, "compute", 3, 5).direction is Direction.INCONCLUSIVE
     slow = speedup(np.full(5, 100.0) + RNG.standard_normal(5), np.full(5, 150.0) + RNG.standard_normal(5))
-    assert speed_verdict(slow, 0.97, "compute", 3, 5).startswith("slower")  # censoring only hides more slowness
+    assert render(speed_verdict(slow, 0.97, "compute", 3, 5)).startswith("slower")  # censoring only hides more slowness
 
 
 def test_a_reference_that_missed_the_target_never_makes_a_schedule_slower():
     # the reference's censored seeds count at its full budget, below their true cost
     slow = speedup(np.full(5, 100.0) + RNG.standard_normal(5), np.full(5, 150.0) + RNG.standard_normal(5))
     assert slow.detectable and slow.estimate < 0
-    assert speed_verdict(slow, 0.97, "compute", 5, 5, reference_reached=3) == \
+    assert render(speed_verdict(slow, 0.97, "compute", 5, 5, reference_reached=3)) == \
         "inconclusive: the reference reached 97.0% in only 3/5 seeds"
-    assert speed_verdict(slow, 0.97, "compute", 5, 5, reference_reached=5).startswith("slower")
+    assert render(speed_verdict(slow, 0.97, "compute", 5, 5, reference_reached=5)).startswith("slower")
 
 
 def test_a_crossing_before_the_first_evaluation_claims_nothing():
     a, b = np.full(4, 10.0), np.full(4, 20.0)
     e = speedup(a, b, reference_bracket=(np.zeros(4), a), other_bracket=(b - 10, b))  # A crossed by its first
     assert e.unresolved == 4 and not e.detectable and np.isfinite(e.estimate)
-    assert speed_verdict(e, 0.9, "compute", 4, 4).startswith("unresolved: 4 runs reached 90.0% by their first")
+    assert render(speed_verdict(e, 0.9, "compute", 4, 4)).startswith("unresolved: 4 runs reached 90.0% by their first")
 
 
 def test_censored_seeds_are_reported():
     effect = speedup(np.array([10.0, 11, 9, 10]), np.array([10.0, 10, 11, 9.5]))
-    text = speed_verdict(effect, 0.98, "seconds", 3, 4)
+    text = render(speed_verdict(effect, 0.98, "seconds", 3, 4))
     assert text.startswith("no detectable difference in seconds to 98.0%") and "(3/4 seeds reached it)" in text
 
 
@@ -165,3 +171,17 @@ def test_seed_counts_below_3_are_refused_and_below_5_warned():
     with pytest.raises(ValueError, match="one value per seed"):
         accuracy_difference(np.ones(3), np.ones(4))
     assert Effect(0.1, 0.05, 0.2).detectable and not Effect(0.1, -0.05, 0.2).detectable
+    with pytest.raises(ValueError, match="unit 'accuracy' is invalid; expected one of"):
+        speed_verdict(Effect(0.1, 0.05, 0.2), 0.9, "accuracy", 3, 3)
+
+
+def test_t_intervals_are_scipys():
+    from scipy import stats as st
+
+    values = np.array([0.3, -0.1, 0.4, 0.2])
+    assert t_interval(values)[1:] == pytest.approx(tuple(st.ttest_1samp(values, 0).confidence_interval()), rel=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # identical values: a zero-width interval, and no warning about them
+        assert t_interval(np.full(4, 0.7)) == (0.7, 0.7, 0.7)
+    diff, low, high = welch_interval(values, values + 1)
+    assert (low, high) == pytest.approx(tuple(st.ttest_ind(values + 1, values, equal_var=False).confidence_interval()))

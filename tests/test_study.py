@@ -8,7 +8,6 @@ import pytest
 import torch
 from scripts import run_json_script
 
-from tune_growth.data import load_dataset
 from tune_growth.schedule.builders import build_schedule
 from tune_growth.schedule.core import Schedule, Stage
 from tune_growth.study.__main__ import main
@@ -34,11 +33,6 @@ def test_anti_curriculum_reverses_the_class_order_and_the_iconic_ranking():
     assert anti_curriculum(iconic).selection == "anti_iconic"
     assert anti_curriculum(random_order(iconic)) is None  # nothing to reverse
     assert budgeted(Schedule((Stage(ALL, None, 28, 1.0),), 10)).lr_policy.name == "linear"
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    return load_dataset("mnist5k")
 
 
 def test_a_tiny_study_end_to_end(ray_session, mnist, tmp_path, capsys):
@@ -87,10 +81,11 @@ def test_a_tiny_study_end_to_end(ray_session, mnist, tmp_path, capsys):
 
 def test_no_budgeted_duplicate_when_the_baseline_already_decays_linearly(mnist, tmp_path):
     from tune_growth.study.__main__ import collect, parser
+    from tune_growth.study.config import study_config
     base = build_schedule({"hypothesis": "baseline", "lr_policy": "linear", "budget_epochs": 1.0}, mnist)
     path = tmp_path / "base.json"
     path.write_text(base.to_json())
-    args = parser().parse_args(["--schedule", str(path)])
+    args = study_config(parser().parse_args(["--schedule", str(path), "--out", str(tmp_path / "study")]))
     assert "budgeted" not in collect(args, mnist)
     path.write_text(build_schedule({"hypothesis": "baseline", "budget_epochs": 1.0}, mnist).to_json())
     assert collect(args, mnist)["budgeted"].lr_policy.name == "linear"
@@ -98,16 +93,17 @@ def test_no_budgeted_duplicate_when_the_baseline_already_decays_linearly(mnist, 
 
 def test_the_random_order_control_matches_h1_when_h1_is_studied(mnist, tmp_path):
     from tune_growth.study.__main__ import collect, parser
-    files = []
+    from tune_growth.study.config import study_config
+    files = ["--out", str(tmp_path / "study")]
     for name, params in (("combo", {"hypothesis": "h1+h2", "h1_start": 3}), ("h1", {"hypothesis": "h1", "stages": 4})):
         path = tmp_path / f"{name}.json"
         path.write_text(build_schedule({**params, "budget_epochs": 1.0}, mnist).to_json())
         files += ["--schedule", str(path)]
-    entries = collect(parser().parse_args(files), mnist)  # h1+h2 comes first, and also grows the examples
+    entries = collect(study_config(parser().parse_args(files)), mnist)  # h1+h2 comes first, and also grows the examples
     assert entries["random_growing"].stages == entries["h1"].stages
     assert entries["random_growing"].selection == "random"
     assert {"anti_h1+h2", "budgeted"} <= set(entries)  # every control by default
-    fewer = collect(parser().parse_args([*files, "--controls", "random_growing"]), mnist)
+    fewer = collect(study_config(parser().parse_args([*files, "--controls", "random_growing"])), mnist)
     assert set(fewer) == {"h1+h2", "h1", "baseline", "random_growing"}
 
 
@@ -147,18 +143,19 @@ def _search_json(folder, newer=False, **overrides):
 def test_the_study_runs_with_the_searches_settings(tmp_path):
     from types import SimpleNamespace
 
-    from tune_growth.study.__main__ import resolve_settings
+    from tune_growth.study.config import resolve_settings
 
     _search_json(tmp_path / "results" / "h1")
     _search_json(tmp_path / "results" / "h2", newer=True)  # the same footing: a field added since, at its default
     args = SimpleNamespace(results=tmp_path / "results", dataset=None, data_root=None, val_fraction=None,
                            label_noise=None, model=None, width=None, precision=None, pretrained=None)
-    spec = resolve_settings(args)
+    spec, settings = resolve_settings(args)
     assert spec.classes == (0, 1, 2, 3, 4) and spec.val_fraction == 0.2 and spec.name == "mnist5k"
-    assert spec.label_noise == 0.0 and args.label_noise == 0.0
-    assert (args.model, args.width, args.precision) == ("cnn", 0.5, "fp32")
+    assert spec.label_noise == 0.0  # what the title and every run read (StudyConfig.data), not a mutated Namespace
+    assert (settings["model"], settings["width"], settings["precision"]) == ("cnn", 0.5, "fp32")
     explicit = SimpleNamespace(**{**vars(args), "val_fraction": 0.1, "model": "lenet5"})
-    assert resolve_settings(explicit).val_fraction == 0.1 and explicit.model == "lenet5"
+    spec, settings = resolve_settings(explicit)
+    assert spec.val_fraction == 0.1 and settings["model"] == "lenet5"
     _search_json(tmp_path / "results" / "h3", precision="bf16")
     with pytest.raises(ValueError, match="differ in precision"):
         resolve_settings(SimpleNamespace(**{**vars(args), "precision": None}))

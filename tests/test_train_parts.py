@@ -13,6 +13,7 @@ from tune_growth.data.augment import Batch
 from tune_growth.models import groups
 from tune_growth.results.export import RECORD_COLUMNS
 from tune_growth.schedule.builders import build_schedule
+from tune_growth.train.checkpoint import TrainState
 from tune_growth.train.config import DIVERGED_LOSS, RunConfig
 from tune_growth.train.counters import Counters
 from tune_growth.train.evaluation import diverged_metrics, feature_logits, image_logits, split_metrics
@@ -64,6 +65,9 @@ def test_counters_round_trip_and_old_checkpoints_load_with_defaults():
     assert Counters.from_dict(c.to_dict()) == c
     old = {k: v for k, v in c.to_dict().items() if k != "eval_seconds"}
     assert Counters.from_dict(old).eval_seconds == 0.0
+    loaded = Counters(eval_seconds=9.0)
+    loaded.load_state_dict(old)  # in place, and a field the checkpoint predates goes back to its default
+    assert loaded == Counters.from_dict(old) and c.state_dict() == c.to_dict()
 
 
 # --- the frozen prefix ------------------------------------------------------------------------
@@ -203,6 +207,18 @@ def test_a_checkpoint_from_before_the_newer_fields_still_resumes(half, tmp_path)
     resumed.load_state_dict(torch.load(buffer, weights_only=True))
     assert resumed.counters.eval_seconds == 0.0 and resumed.counters.step == first.counters.step
     assert list(resumed.run())[-1]["status"] == "completed"
+
+
+def test_the_checkpoint_state_keeps_the_on_disk_keys_and_reads_older_checkpoints(half, tmp_path):
+    s = build_schedule({"hypothesis": "h1", "stages": 2, "budget_epochs": 0.5, "max_lr": 0.05}, half)
+    state = Trainer(s, half, RunConfig(device="cpu", cache_dir=str(tmp_path))).state_dict()
+    assert list(state) == ["model", "optimizer", "generator", "counters", "max_lr", "stage_lr", "lr_now", "torch_rng",
+                           "stream", "schedule", "config"]  # the keys (and their order) checkpoints always had
+    typed = TrainState.from_dict(state)
+    assert typed.lr == {"max_lr": state["max_lr"], "stage_lr": {}, "lr_now": 0.0} and typed.cuda_rng is None
+    assert list(typed.to_dict()) == list(state)
+    older = {k: v for k, v in state.items() if k not in ("stage_lr", "lr_now", "torch_rng")}
+    assert TrainState.from_dict(older).torch_rng is None and list(TrainState.from_dict(older).to_dict()) == list(older)
 
 
 def test_records_carry_exactly_the_schema_fields_and_the_export_writes_them(half, tmp_path):

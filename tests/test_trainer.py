@@ -8,6 +8,7 @@ import torch
 
 from tune_growth.data import load_dataset
 from tune_growth.schedule.builders import build_schedule
+from tune_growth.train import trainer as trainer_module
 from tune_growth.train.config import DIVERGED_LOSS, RunConfig
 from tune_growth.train.trainer import Trainer
 
@@ -175,59 +176,90 @@ def test_validation_monitor_needs_a_validation_split(tmp_path):
     assert list(Trainer(schedule(whole), whole, RunConfig(device="cpu", monitor="test", evals=1, cache_dir=str(tmp_path))).run())
 
 
-def _last_record(trainer, consume=lambda trainer: None):
-    last = None
-    for last in trainer.run():
-        consume(trainer)  # what a trial does with a record: checkpoint, report
-    return last
+class FakeClock:
+    """The trainer's perf_counter (monkeypatched into trainer.py): it moves only when told, by
+    seconds that are whole numbers, so every sum of its readings is exact."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
-def _interleaved_fastest(runs: dict, repeats: int = 3) -> dict:
-    """The last record of each run's fastest repeat (by training clock), the runs interleaved so
-    that every kind sees the same machine noise."""
-    best: dict = {}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            record = run()
-            if name not in best or record["wall_seconds"] < best[name]["wall_seconds"]:
-                best[name] = record
-    return best
+STEP_S, EVAL_S, CHECKPOINT_S = 1.0, 1_000.0, 100_000.0  # what a step, an evaluation, a checkpoint cost
 
 
-def test_the_clock_counts_training_not_evaluation(mnist, tmp_path):
-    # The test split (1,000 images) evaluated at every record: 40 evaluations cost about as much
-    # as the training itself, and the old clock (read before each evaluation) counted them.
-    s = schedule(mnist, budget_epochs=4.0)
-    best = _interleaved_fastest({evals: lambda evals=evals: _last_record(Trainer(
-        s, mnist, RunConfig(device="cpu", evals=evals, monitor="test", cache_dir=str(tmp_path)))) for evals in (4, 40)})
-    few, many = best[4]["wall_seconds"], best[40]["wall_seconds"]
-    # A clock that counted the evaluations would read ~2x. Within 20%: the steps after each of 40
-    # evaluations start with cold caches, real training time (measured up to +10.4% on 2 cores).
-    assert abs(many - few) <= 0.2 * few, (few, many)
-    assert best[40]["eval_seconds"] > 2 * best[4]["eval_seconds"]
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(trainer_module, "perf_counter", fake)
+    return fake
 
 
-def test_a_stage_heavy_schedule_is_not_charged_for_its_stage_end_evaluations(mnist, tmp_path):
-    class SlowEvaluation(Trainer):  # an evaluation 8x as costly (real work: the split evaluated 8 times)
+def timed_trainer(clock: FakeClock, schedule, data, config, eval_cost: float = EVAL_S) -> Trainer:
+    """A trainer each of whose optimizer steps costs STEP_S on `clock` and each evaluation `eval_cost`
+    (the real evaluation still runs); `trainer.evaluations` counts the evaluations."""
+
+    class Timed(Trainer):
+        evaluations = 0
+
         def evaluate(self, *args):
-            for _ in range(8):
-                out = super().evaluate(*args)
-            return out
+            self.evaluations += 1
+            clock.advance(eval_cost)
+            return super().evaluate(*args)
 
-    def checkpoint(trainer):  # a consumer that checkpoints every record, 20 times over
-        for _ in range(20):
-            torch.save(trainer.state_dict(), io.BytesIO())
+    trainer = Timed(schedule, data, config)
+    trainer.optimizer.register_step_post_hook(lambda *_: clock.advance(STEP_S))
+    return trainer
+
+
+def test_the_clock_counts_training_not_evaluation(mnist, tmp_path, clock):
+    # The test split (1,000 images) evaluated at every record, each evaluation EVAL_S on the clock:
+    # 40 of them cost far more than the training itself, and the old clock (read before each
+    # evaluation) counted them.
+    s = schedule(mnist, budget_epochs=4.0)
+    runs = {}
+    for evals in (4, 40):
+        trainer = timed_trainer(clock, s, mnist, RunConfig(device="cpu", evals=evals, monitor="test",
+                                                            cache_dir=str(tmp_path)))
+        runs[evals] = (trainer, list(trainer.run()))
+    for trainer, records in runs.values():
+        assert [r["wall_seconds"] for r in records] == [r["step"] * STEP_S for r in records]  # the steps alone
+        assert trainer.evaluations == len(records) + 1  # test at every record, validation too at the end
+        assert records[-1]["eval_seconds"] == trainer.evaluations * EVAL_S  # the evaluations alone
+    (few_trainer, few), (_, many) = runs[4], runs[40]
+    assert few[-1]["wall_seconds"] == many[-1]["wall_seconds"] == few_trainer.total_steps * STEP_S
+    assert many[-1]["eval_seconds"] > 2 * few[-1]["eval_seconds"]
+
+
+def test_a_stage_heavy_schedule_is_not_charged_for_its_stage_end_evaluations(mnist, tmp_path, clock):
+    def checkpoint(trainer):  # a consumer that checkpoints every record (CHECKPOINT_S on the clock)
+        torch.save(trainer.state_dict(), io.BytesIO())
+        clock.advance(CHECKPOINT_S)
 
     s = schedule(mnist, hypothesis="h3", stages=6, budget_epochs=8.0, early_share=0.5)
     config = RunConfig(device="cpu", evals=1, cache_dir=str(tmp_path))
-    best = _interleaved_fastest({"plain": lambda: _last_record(Trainer(s, mnist, config)),
-                                 "slow": lambda: _last_record(SlowEvaluation(s, mnist, config), checkpoint)})
-    plain, slow = best["plain"], best["slow"]
-    # within 20%: the steps after each slow evaluation start with cold caches (measured +11.9% on 2
-    # cores); a clock that counted the 8x evaluations would read several times longer
-    assert abs(slow["wall_seconds"] - plain["wall_seconds"]) <= 0.2 * plain["wall_seconds"], (plain, slow)
-    # six stage ends + the final test: 7 evaluations at 8x, plus the checkpoints, sit in eval_seconds
-    assert slow["eval_seconds"] > 5 * plain["eval_seconds"]
+    plain_trainer = timed_trainer(clock, s, mnist, config)
+    plain = list(plain_trainer.run())
+    slow_trainer = timed_trainer(clock, s, mnist, config, eval_cost=8 * EVAL_S)  # an evaluation 8x as costly
+    slow = []
+    for record in slow_trainer.run():
+        slow.append(record)
+        checkpoint(slow_trainer)
+    # the same training clock, exactly: the steps alone, however costly the evaluations and checkpoints
+    assert slow[-1]["wall_seconds"] == plain[-1]["wall_seconds"] == plain_trainer.total_steps * STEP_S
+    # six stage ends, one evaluation due by the examples drawn (the last stage rounds up to whole
+    # batches past the budget) and the final test: 8 evaluations at 8x, plus the checkpoints (all but
+    # the last record's, taken after it), sit in eval_seconds
+    assert len(plain) == len(slow) == 7 and sum(r["stage_end"] for r in slow) == 6
+    assert plain_trainer.evaluations == slow_trainer.evaluations == len(slow) + 1
+    assert plain[-1]["eval_seconds"] == 8 * EVAL_S
+    assert slow[-1]["eval_seconds"] == 8 * 8 * EVAL_S + (len(slow) - 1) * CHECKPOINT_S
+    assert slow[-1]["eval_seconds"] > 5 * plain[-1]["eval_seconds"]
 
 
 def test_two_datasets_of_the_same_name_and_size_run_two_range_tests(tmp_path):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -12,6 +15,42 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def checked(flag: str, cast: Callable[[str], T], ok: Callable[[T], bool], valid: str) -> Callable[[str], T]:
+    """An argparse `type=` that casts a flag's text and checks its range, so a bad value is refused
+    while parsing, before anything starts, in one line naming the flag, the value and what is valid."""
+    def parse(text: str) -> T:
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} is invalid; expected {valid}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{flag} {value} is invalid; expected {valid}")
+        return value
+
+    parse.__name__ = getattr(cast, "__name__", "value")  # what argparse calls the type in its own messages
+    return parse
+
+
+def count(flag: str) -> Callable[[str], int]:
+    """An integer >= 1 (trials, evaluations, CPUs, rungs)."""
+    return checked(flag, int, lambda v: v >= 1, "an integer >= 1")
+
+
+def positive(flag: str, valid: str = "a positive number") -> Callable[[str], float]:
+    """A number > 0 (epochs, CPUs per trial)."""
+    return checked(flag, float, lambda v: v > 0, valid)
+
+
+def width(flag: str = "--width") -> Callable[[str], float]:
+    """A model's channel multiplier: 0 < width <= 8 (wider is past what a single GPU trains here)."""
+    return checked(flag, float, lambda v: 0 < v <= 8, "0 < width <= 8")
+
+
+def label_noise(flag: str = "--label-noise") -> Callable[[str], float]:
+    """The share of training labels replaced: a fraction in [0, 1)."""
+    return checked(flag, float, lambda v: 0 <= v < 1, "a fraction in [0, 1), e.g. 0.2")
 
 
 def fail(message: str) -> int:

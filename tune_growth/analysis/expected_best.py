@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from tune_growth.analysis.plots import colours
+from tune_growth.analysis.tables import markdown_table
 
 LEVEL = 0.95
 
@@ -103,6 +104,4 @@ def effort_markdown(table: pd.DataFrame, efforts=(1, 4, 8, 16)) -> str:
     """at_effort() as a Markdown table."""
     wide = at_effort(table, efforts)
     cols = list(wide.columns)
-    lines = ["| search | " + " | ".join(cols) + " |", "| --- |" + " --- |" * len(cols)]
-    lines += [f"| {exp} | " + " | ".join(str(row[c]) for c in cols) + " |" for exp, row in wide.iterrows()]
-    return "\n".join(lines) + "\n"
+    return markdown_table(["search", *cols], ([str(exp), *(str(row[c]) for c in cols)] for exp, row in wide.iterrows()))

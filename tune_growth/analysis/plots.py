@@ -170,13 +170,15 @@ def search_history(trials: pd.DataFrame, column: str = "final_val_acc", mode: st
     return fig
 
 
-def param_importance(history: list[dict], mode: str = "max") -> Figure:
-    """optuna.importance (fANOVA) over the space's completed trials."""
+def param_importance(state: dict) -> Figure:
+    """optuna.importance (fANOVA) over the space's completed trials, from a searcher's saved state
+    (results.export.searcher_state: its history, mode and, for a budget ladder, rungs)."""
     import optuna
 
-    from tune_growth.results.export import optuna_study
+    from tune_growth.search.history import HistoryEntry, optuna_study
 
-    study = optuna_study(history, mode)
+    history = [HistoryEntry.from_dict(e) for e in state["history"]]
+    study = optuna_study(history, state.get("mode", "max"), rungs=state.get("rungs"))
     fig, ax = plt.subplots(figsize=(7, 3.8))
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     try:

@@ -20,33 +20,11 @@ from tune_growth.analysis import plots
 from tune_growth.analysis.expected_best import at_effort, expected_best_figure, expected_best_table
 from tune_growth.cli import OneLineParser, fail
 from tune_growth.io import atomic_write_text
-from tune_growth.results.export import check_schema, export, searcher_state
+from tune_growth.results.export import searcher_state
+from tune_growth.results.load import load
 from tune_growth.train.records import first_reaching
 
 COSTS = ("examples", "compute", "wall_seconds")  # what reaching a target cost, as a record counts it
-
-
-def experiments(results_dir: Path) -> list[Path]:
-    """The experiment folders at or under `results_dir` (a folder holding trial_* folders)."""
-    is_exp = lambda p: any(p.glob("trial_*/params.json")) or (p / "trials.parquet").is_file()  # noqa: E731
-    if is_exp(results_dir):
-        return [results_dir]
-    return sorted(p for p in results_dir.iterdir() if p.is_dir() and is_exp(p))
-
-
-def load(results_dir: str | Path, refresh: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
-    """Trials and metrics of every experiment found; with `refresh`, re-exported from the trial
-    folders first, else read from the Parquet files as they are (what the notebooks do)."""
-    exps = experiments(Path(results_dir))
-    frames = []
-    for exp in exps:
-        if refresh and any(exp.glob("trial_*/params.json")):
-            export(exp)
-        frames.append((check_schema(pd.read_parquet(exp / "trials.parquet"), exp / "trials.parquet"),
-                       pd.read_parquet(exp / "metrics.parquet")))
-    trials = pd.concat([t for t, _ in frames], ignore_index=True) if frames else pd.DataFrame()
-    metrics = pd.concat([m for _, m in frames], ignore_index=True) if frames else pd.DataFrame()
-    return trials, metrics, exps
 
 
 def time_to_target(metrics: pd.DataFrame, target: float) -> pd.DataFrame:
@@ -92,7 +70,7 @@ def figures(trials: pd.DataFrame, metrics: pd.DataFrame, exps: list[Path], effor
         state = searcher_state(exp)
         figs[f"history_{exp.name}"] = (plots.search_history(exp_trials), f"Search history of {exp.name}.")
         if state.get("history"):
-            figs[f"importance_{exp.name}"] = (plots.param_importance(state["history"], state.get("mode", "max")),
+            figs[f"importance_{exp.name}"] = (plots.param_importance(state),
                                               f"Parameter importance in {exp.name} (optuna.importance).")
     for hyp, row in plots.best_trials(trials, 1).set_index("hypothesis").iterrows():
         if isinstance(row.get("schedule_json"), str):

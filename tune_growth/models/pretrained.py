@@ -15,19 +15,22 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from tune_growth.models.resnets import TORCHVISION_PREFIXES, TORCHVISION_WEIGHTS
+from tune_growth.models.registry import MODELS
+from tune_growth.models.resnets import TORCHVISION_PREFIXES
 
 IMAGENET = "imagenet"  # --pretrained imagenet: torchvision's DEFAULT weights (downloaded once, then cached)
 
 
 def _read(source: str, model_name: str) -> dict[str, torch.Tensor]:
     if source == IMAGENET:
-        if model_name not in TORCHVISION_WEIGHTS:
+        record = MODELS.get(model_name)
+        if record is None or record.imagenet_weights is None:
+            available = [name for name, r in MODELS.items() if r.imagenet_weights is not None]
             raise ValueError(f"--pretrained imagenet is not available for {model_name!r}; expected one of "
-                             f"{', '.join(TORCHVISION_WEIGHTS)} (or a weights file)")
+                             f"{', '.join(available)} (or a weights file)")
         import torchvision  # on first use only (see resnets.torchvision_resnet)
 
-        weights = getattr(torchvision.models, TORCHVISION_WEIGHTS[model_name]).DEFAULT
+        weights = getattr(torchvision.models, record.imagenet_weights).DEFAULT
         try:  # read from torch.hub's cache ($TORCH_HOME/hub/checkpoints) when there; else downloads
             return weights.get_state_dict(progress=True)
         except OSError as err:

@@ -1,4 +1,7 @@
-"""Model registry: a name maps to a builder (in_channels, num_classes, width) -> nn.Module.
+"""Model registry: one record per model (timm's style) holding everything the package knows about
+it: its builder (in_channels, num_classes, width) -> nn.Module, its layer groups, the inputs it
+accepts, and the CPU precision and memory layout measured fastest for it. `build_model` is the one
+factory; every other module reads a model's facts from its record.
 
 Every model takes 1 or 3 input channels and any square input from 8 px up (adaptive or global
 pooling before the classifier), so progressive resizing can change the image size between stages.
@@ -6,113 +9,96 @@ pooling before the classifier), so progressive resizing can change the image siz
 
 Every model is an nn.Sequential of named *layer groups* (e.g. stem, layer1..layer4, head; the
 last is always "head"), the unit a schedule stage freezes and gives an LR multiplier (groups.py).
-The ResNets that take pretrained bodies (torchvision's resnet18/34/50 and fastai's xresnet) live
-in resnets.py.
+The small nets are in small.py; the ResNets that take pretrained bodies (torchvision's
+resnet18/34/50 and fastai's xresnet) in resnets.py.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Literal
 
-import torch
 from torch import nn
 
-from tune_growth.models.blocks import ch as _ch
-from tune_growth.models.blocks import conv_bn, grouped
-from tune_growth.models.resnets import RESNETS
+from tune_growth.models.resnets import torchvision_resnet, xresnet
+from tune_growth.models.small import cnn, lenet5, mlp, resnet9
+
+CpuPrecision = Literal["bf16", "fp32"]
+CPU_PRECISIONS = ("bf16", "fp32")
 
 
-class Residual(nn.Module):
-    """x + f(x): the two-conv residual block of ResNet-9."""
+@dataclass(frozen=True)
+class ModelRecord:
+    """All a registered model's metadata. factory: (in_channels, num_classes, width) -> the model;
+    groups: its layer groups in forward order, the last "head" (a schedule's freeze_to counts
+    them); in_channels: the channel counts it accepts; min_image_size: the smallest input side
+    (px) it runs on; convolutional: whether it has convolutions (channels_last pays on CUDA only
+    then); cpu_precision, cpu_channels_last: the fastest setting measured on a bf16-capable CPU,
+    what `precision="auto"` picks there (the step times are in the README's benchmark section,
+    "CPU precision and layout per model"); imagenet_weights: the torchvision weights enum that
+    `--pretrained imagenet` loads, or None where there is none."""
 
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.body = nn.Sequential(conv_bn(channels, channels), conv_bn(channels, channels))
+    name: str
+    factory: Callable[[int, int, float], nn.Module]
+    groups: tuple[str, ...]
+    cpu_precision: CpuPrecision
+    cpu_channels_last: bool
+    in_channels: tuple[int, ...] = (1, 3)
+    min_image_size: int = 8
+    convolutional: bool = True
+    imagenet_weights: str | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
-
-
-class Scale(nn.Module):
-    """Multiply by a constant: ResNet-9 scales its logits by 1/8 (DAWNBench, Page 2018)."""
-
-    def __init__(self, factor: float) -> None:
-        super().__init__()
-        self.factor = factor
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.factor
-
-
-def mlp(in_channels: int, num_classes: int, width: float = 1.0) -> nn.Module:
-    """Two hidden layers of 256*width units over the image average-pooled to a fixed 14x14 grid
-    (so any input size works; 28 px MNIST is pooled 2x2, 8 px input is upsampled by replication)."""
-    hidden = _ch(256, width)
-    return grouped(body=[nn.AdaptiveAvgPool2d(14), nn.Flatten(),
-                         nn.Linear(in_channels * 14 * 14, hidden), nn.ReLU(inplace=True),
-                         nn.Linear(hidden, hidden), nn.ReLU(inplace=True)],
-                   head=[nn.Linear(hidden, num_classes)])
+    def __post_init__(self) -> None:
+        if self.cpu_precision not in CPU_PRECISIONS:
+            raise ValueError(f"model {self.name!r} cpu_precision={self.cpu_precision!r} is invalid; "
+                             f"expected one of {', '.join(CPU_PRECISIONS)}")
+        if not self.groups or self.groups[-1] != "head":
+            raise ValueError(f"model {self.name!r} groups={self.groups!r} is invalid; expected the last to be 'head'")
 
 
-def cnn(in_channels: int, num_classes: int, width: float = 1.0) -> nn.Module:
-    """A small conv net: 32-64-128 channels (times width), two max pools, global average pool."""
-    c1, c2, c3 = _ch(32, width), _ch(64, width), _ch(128, width)
-    return grouped(body=[conv_bn(in_channels, c1), conv_bn(c1, c2), nn.MaxPool2d(2), conv_bn(c2, c3), nn.MaxPool2d(2)],
-                   head=[nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c3, num_classes)])
+BODY_HEAD = ("body", "head")
+RESNET_GROUPS = ("stem", "layer1", "layer2", "layer3", "layer4", "head")
 
 
-class MinSize(nn.Module):
-    """Zero-pad feature maps smaller than `size` px up to it (centred), so a valid (unpadded)
-    convolution that follows still has room on tiny inputs; larger maps pass untouched."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        short_h, short_w = max(0, self.size - x.shape[-2]), max(0, self.size - x.shape[-1])
-        if not (short_h or short_w):
-            return x
-        return nn.functional.pad(x, (short_w // 2, short_w - short_w // 2, short_h // 2, short_h - short_h // 2))
+def _torchvision(depth: str, weights: str, cpu_precision: CpuPrecision, cpu_channels_last: bool) -> ModelRecord:
+    return ModelRecord(depth, partial(torchvision_resnet, depth), RESNET_GROUPS, cpu_precision, cpu_channels_last,
+                       imagenet_weights=weights)
 
 
-def lenet5(in_channels: int, num_classes: int, width: float = 1.0) -> nn.Module:
-    """LeNet-5 in its modern form: 5x5 convs of 6 (padded) and 16 (valid) channels, each followed
-    by max pooling, BatchNorm and ReLU, then 120-84 fully connected; channel and unit counts times
-    width. At 28 px the maps are 28 -> 14 -> 10 -> 5, the classic 16x5x5. Pooling before BatchNorm
-    measured 28% faster per step on the CPU than conv-BN-ReLU-pool with the same accuracy. Inputs
-    under 12 px are padded to 6 px before conv2 (MinSize) and a 5x5 adaptive pool fixes the classifier's
-    input size."""
-    c1, c2, f1, f2 = (_ch(c, width) for c in (6, 16, 120, 84))
-    return grouped(
-        body=[nn.Conv2d(in_channels, c1, 5, padding=2, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(c1),
-              nn.ReLU(inplace=True), MinSize(6),
-              nn.Conv2d(c1, c2, 5, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(c2), nn.ReLU(inplace=True)],
-        head=[nn.AdaptiveAvgPool2d(5), nn.Flatten(),
-              nn.Linear(c2 * 25, f1), nn.ReLU(inplace=True), nn.Linear(f1, f2), nn.ReLU(inplace=True),
-              nn.Linear(f2, num_classes)])
+def _xresnet(depth: int, expansion: int, blocks: tuple[int, ...], cpu_precision: CpuPrecision,
+             cpu_channels_last: bool) -> ModelRecord:
+    return ModelRecord(f"xresnet{depth}", partial(xresnet, expansion, blocks), RESNET_GROUPS, cpu_precision,
+                       cpu_channels_last)
 
 
-def resnet9(in_channels: int, num_classes: int, width: float = 1.0) -> nn.Module:
-    """The DAWNBench ResNet-9 ("DavidNet", Page 2018): prep 64; 128 + pool + residual; 256 + pool;
-    512 + pool + residual; global max pool; linear without bias; logits scaled by 1/8.
-    Channel counts are multiplied by `width`."""
-    c1, c2, c3, c4 = (_ch(c, width) for c in (64, 128, 256, 512))
-    return grouped(
-        prep=conv_bn(in_channels, c1),
-        layer1=[conv_bn(c1, c2), nn.MaxPool2d(2), Residual(c2)],
-        layer2=[conv_bn(c2, c3), nn.MaxPool2d(2)],
-        layer3=[conv_bn(c3, c4), nn.MaxPool2d(2), Residual(c4)],
-        head=[nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(c4, num_classes, bias=False), Scale(0.125)])
+# The CPU settings: the fastest of fp32 / bf16 autocast, each NCHW and channels_last, on a
+# bf16-capable CPU (README, "CPU precision and layout per model"); each comment says why.
+_RECORDS = (
+    # no convolutions, so the layout is moot; bf16 matmuls are the faster ones
+    ModelRecord("mlp", mlp, BODY_HEAD, "bf16", False, convolutional=False),
+    # bf16 and channels_last each shorten the step; together the most
+    ModelRecord("cnn", cnn, BODY_HEAD, "bf16", True),
+    # bf16 autocast alone is slower and bf16 + channels_last only ties fp32, which is exact
+    ModelRecord("lenet5", lenet5, BODY_HEAD, "fp32", False),
+    # as the cnn: bf16 and channels_last each shorten the step
+    ModelRecord("resnet9", resnet9, ("prep", "layer1", "layer2", "layer3", "head"), "bf16", True),
+    _torchvision("resnet18", "ResNet18_Weights", "bf16", True),  # bf16 + channels_last ahead of fp32
+    _torchvision("resnet34", "ResNet34_Weights", "fp32", False),  # bf16 + channels_last only ties fp32, which is exact
+    _torchvision("resnet50", "ResNet50_Weights", "bf16", True),  # the bottleneck's 1x1 convs gain most from bf16
+    _xresnet(18, 1, (2, 2, 2, 2), "bf16", True),  # bf16 + channels_last ahead of fp32
+    _xresnet(34, 1, (3, 4, 6, 3), "fp32", False),  # fp32 beats every bf16 setting
+    _xresnet(50, 4, (3, 4, 6, 3), "bf16", True),  # the bottleneck's 1x1 convs gain most from bf16
+)
+MODELS: dict[str, ModelRecord] = {record.name: record for record in _RECORDS}
 
 
-MODELS: dict[str, Callable[..., nn.Module]] = {
-    "mlp": mlp,
-    "cnn": cnn,
-    "lenet5": lenet5,
-    "resnet9": resnet9,
-    **RESNETS,
-}
+def model_record(name: str) -> ModelRecord:
+    """The record of a registered model; an unknown name raises a one-line ValueError naming it
+    and the registered names."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(sorted(MODELS))}")
+    return MODELS[name]
 
 
 def init_weights(model: nn.Module) -> nn.Module:
@@ -130,15 +116,15 @@ def init_weights(model: nn.Module) -> nn.Module:
 
 def build_model(name: str, in_channels: int, num_classes: int, width: float = 1.0) -> nn.Module:
     """Build a registered model; unknown names and bad sizes raise a one-line ValueError."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(sorted(MODELS))}")
-    if in_channels not in (1, 3):
-        raise ValueError(f"in_channels={in_channels!r} is invalid; expected 1 or 3")
+    record = model_record(name)
+    if in_channels not in record.in_channels:
+        valid = " or ".join(str(c) for c in record.in_channels)
+        raise ValueError(f"in_channels={in_channels!r} is invalid; expected {valid}")
     if num_classes < 2:
         raise ValueError(f"num_classes={num_classes!r} is invalid; expected >= 2")
     if not (0.0 < width <= 8.0):
         raise ValueError(f"width={width!r} is invalid; expected 0 < width <= 8")
-    model = MODELS[name](in_channels, num_classes, width)
+    model = record.factory(in_channels, num_classes, width)
     # Zero-initialised BatchNorm scales (the last BN of each residual branch, Goyal et al. 2017)
     # are set by the builders; init_weights touches only conv and linear weights.
     return init_weights(model)

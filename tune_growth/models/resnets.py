@@ -4,13 +4,11 @@ Tricks": ResNet-C stem of three 3x3 convs, ResNet-D shortcut that average-pools 
 conv, zero-initialised last BatchNorm in each residual branch).
 
 Both are grouped as stem, layer1..layer4, head (a new fastai head sized to the dataset's classes),
-so a schedule stage can freeze the body and give each stage of it its own LR multiplier.
+so a schedule stage can freeze the body and give each stage of it its own LR multiplier. Their
+records (depths, which ImageNet weights load) are in the registry (registry.py).
 """
 
 from __future__ import annotations
-
-from functools import partial
-from typing import Callable
 
 import torch
 from torch import nn
@@ -19,7 +17,6 @@ from tune_growth.models.blocks import ch, conv_bn, fastai_head, grouped
 
 # torchvision state-dict prefix -> ours (the layerN blocks are torchvision's own modules).
 TORCHVISION_PREFIXES = {"conv1.": "stem.0.", "bn1.": "stem.1."}
-TORCHVISION_WEIGHTS = {"resnet18": "ResNet18_Weights", "resnet34": "ResNet34_Weights", "resnet50": "ResNet50_Weights"}
 
 
 def torchvision_resnet(depth: str, in_channels: int, num_classes: int, width: float = 1.0) -> nn.Sequential:
@@ -78,12 +75,3 @@ def xresnet(expansion: int, blocks: tuple[int, ...], in_channels: int, num_class
                                           stride if j == 0 else 1) for j in range(n)]
     return grouped(stem=stem, **stages, head=fastai_head(sizes[-1], num_classes))
 
-
-RESNETS: dict[str, Callable[..., nn.Module]] = {
-    "resnet18": partial(torchvision_resnet, "resnet18"),
-    "resnet34": partial(torchvision_resnet, "resnet34"),
-    "resnet50": partial(torchvision_resnet, "resnet50"),
-    "xresnet18": partial(xresnet, 1, (2, 2, 2, 2)),
-    "xresnet34": partial(xresnet, 1, (3, 4, 6, 3)),
-    "xresnet50": partial(xresnet, 4, (3, 4, 6, 3)),
-}

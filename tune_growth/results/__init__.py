@@ -1,3 +1,5 @@
 """Results as Parquet: a search's trial folders exported to trials.parquet and metrics.parquet
-(export.py, schema version 2), and `python -m tune_growth.results DIR`. Reads what Ray Tune wrote as
-JSON, so it imports nothing from Ray; may import train.records for the record's fields."""
+(export.py, schema version 2; `python -m tune_growth.results DIR`), read back without writing
+anything (load.py), and a trial's status (status.py). Reads the JSON files Ray Tune and the
+searcher wrote, so it imports nothing from Ray or from search/; may import train.records for the
+record's fields and schedule.controls for which trial is the control."""

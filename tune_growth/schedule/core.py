@@ -16,10 +16,11 @@ from dataclasses import asdict, dataclass, field, fields
 
 from tune_growth.data.augment import AugmentConfig
 from tune_growth.schedule.lr_policy import LRPolicy
+from tune_growth.schedule.rankers import RANKERS
 
 SCHEMA_VERSION = 1
 OPTIMIZERS = ("sgd", "adamw")
-SELECTIONS = ("random", "iconic", "diverse", "anti_iconic")
+SELECTIONS = tuple(RANKERS)  # the example-selection methods a schedule may name (rankers.py)
 MIN_IMAGE_SIZE = 8  # pixels: the smallest input every registered model accepts
 
 

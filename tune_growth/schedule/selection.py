@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from tune_growth.cache import cached_arrays, cached_json
 from tune_growth.data import Hierarchy, ImageDataset
+from tune_growth.schedule.rankers import get_ranker
 
 EMBED_SIZE = 16  # pixels: images are resized to this before PCA
 EMBED_DIMS = 32  # principal components kept
@@ -40,46 +41,19 @@ def embed(x: torch.Tensor, dims: int = EMBED_DIMS, size: int = EMBED_SIZE) -> to
     return flat @ top
 
 
-def medoid_ranking(features: torch.Tensor) -> torch.Tensor:
-    """Positions ordered by mean distance to the other points, most central (the medoid) first."""
-    score = torch.cdist(features, features).mean(1)
-    return torch.argsort(score, stable=True)
-
-
-def k_center_ranking(features: torch.Tensor) -> torch.Tensor:
-    """Greedy k-center order: the medoid, then repeatedly the point farthest from those chosen."""
-    n = len(features)
-    order = [int(medoid_ranking(features)[0])]
-    nearest = torch.cdist(features, features[order[0]:order[0] + 1]).squeeze(1)
-    for _ in range(n - 1):
-        nearest[order[-1]] = -1.0  # chosen points never win again
-        nxt = int(torch.argmax(nearest))
-        order.append(nxt)
-        nearest = torch.minimum(nearest, torch.cdist(features, features[nxt:nxt + 1]).squeeze(1))
-    return torch.tensor(order)
-
-
 def rank_examples(data: ImageDataset, method: str, seed: int = 0,
                   features: torch.Tensor | None = None) -> list[torch.Tensor]:
-    """For each class, its training indices in the order `method` picks them:
-    random (seeded), iconic (medoid first), anti_iconic (reverse), diverse (k-center greedy)."""
+    """For each class, its training indices in the order `method` (a RANKERS name, rankers.py)
+    picks them: random (seeded), iconic (medoid first), anti_iconic (reverse), diverse (k-center
+    greedy). `features` (N, d) are the embedding's, computed here when the method needs them."""
+    ranker = get_ranker(method)
     labels = data.train_y.cpu()
-    if method != "random" and features is None:
+    if ranker.needs_features and features is None:
         features = embed(data.train_x)
     ranked = []
     for c in range(data.num_classes):
         idx = torch.nonzero(labels == c).squeeze(1)
-        if method == "random":
-            perm = np.random.default_rng([seed, c]).permutation(len(idx))
-            ranked.append(idx[torch.from_numpy(perm)])
-        elif method in ("iconic", "anti_iconic"):
-            order = medoid_ranking(features[idx])
-            ranked.append(idx[order.flip(0) if method == "anti_iconic" else order])
-        elif method == "diverse":
-            ranked.append(idx[k_center_ranking(features[idx])])
-        else:
-            raise ValueError(f"example selection {method!r} is unknown; expected random, iconic, "
-                             "anti_iconic or diverse")
+        ranked.append(ranker.rank(idx, features[idx] if ranker.needs_features else None, seed, c))
     return ranked
 
 
@@ -91,7 +65,7 @@ def _selection_key(data: ImageDataset, what: str, method: str) -> dict:
 def cached_rankings(data: ImageDataset, method: str, seed: int, cache_dir: str | os.PathLike | None) -> list[torch.Tensor]:
     """`rank_examples(data, method, seed)`, read from `cache_dir`/selection when a trial on this
     node already computed it (random rankings are cheap and never cached; None: no cache)."""
-    if method == "random" or cache_dir is None:
+    if not get_ranker(method).needs_features or cache_dir is None:
         return rank_examples(data, method, seed)
 
     def compute() -> dict[str, np.ndarray]:

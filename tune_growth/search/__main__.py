@@ -1,6 +1,6 @@
 """`python -m tune_growth.search SPACE`: search stage schedules with Ray Tune + Optuna (TPE), ASHA or budget rungs.
 
-SPACE is a shipped space (tune_growth/search/spaces/: baseline, h1, h2, h3, combined, random_growing, anti_h2,
+SPACE is a shipped space (search_spaces/: baseline, h1, h2, h3, combined, random_growing, anti_h2,
 finetune) or a path to a space file. With no cluster it starts a local Ray sized to this machine;
 with --address (or RAY_ADDRESS) it joins one. Everything is validated before Ray starts; bad input exits with
 code 2 and a one-line message. Results: <storage>/<name>/trials.parquet and metrics.parquet.
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from tune_growth.cache import DEFAULT_CACHE_DIR
-from tune_growth.cli import OneLineParser, fail, parse_gpus
+from tune_growth.cli import OneLineParser, checked, count, fail, label_noise, parse_gpus, positive, width
 from tune_growth.data import DATASETS, DatasetError, DataSpec, load_dataset, parse_classes
 from tune_growth.models.pretrained import IMAGENET, load_pretrained
 from tune_growth.models.registry import MODELS, build_model
@@ -31,23 +31,25 @@ def parser() -> OneLineParser:
     p.add_argument("--dataset", choices=sorted(DATASETS), help="dataset (default: the space's, mnist5k)")
     p.add_argument("--data-root", help="folder holding the dataset's files")
     p.add_argument("--classes", help="keep only these class ids, e.g. 0-4 or 0,2,5-7 (relabelled 0..k-1)")
-    p.add_argument("--val-fraction", type=float, default=0.1,
+    p.add_argument("--val-fraction", default=0.1,
+                   type=checked("--val-fraction", float, lambda v: 0 < v < 1,
+                                "a fraction in (0, 1), e.g. 0.1: a search selects on the validation split, never on test"),
                    help="share of each class's training examples held out as the validation split that the "
                         "search selects on (default 0.1; seeded and stratified, the same on every machine)")
-    p.add_argument("--label-noise", type=float, default=0.0, metavar="P",
+    p.add_argument("--label-noise", type=label_noise(), default=0.0, metavar="P",
                    help="a fraction of the training labels replaced by another class (seeded; validation and "
                         "test untouched), e.g. 0.2")
     p.add_argument("--pretrained", metavar="PATH",
                    help="weights every trial starts from (all but the head): a model.pt of tune_growth.train.cli, a "
                         "torchvision resnet state dict, or 'imagenet'; on a cluster, a path every node can read")
     p.add_argument("--model", choices=sorted(MODELS), help="model (default: the space's)")
-    p.add_argument("--width", type=float, help="model channel multiplier (default: the space's)")
-    p.add_argument("--trials", type=int, help="number of trials, the baseline control included (default: the space's)")
-    p.add_argument("--budget", type=float, help="epochs of the full training set per trial (default: the space's)")
-    p.add_argument("--concurrency", type=int, help="trials at once (default: as many as the resources fit)")
-    p.add_argument("--cpus-per-trial", type=float, help="CPUs per trial (default 1)")
+    p.add_argument("--width", type=width(), help="model channel multiplier (default: the space's)")
+    p.add_argument("--trials", type=count("--trials"), help="number of trials, the baseline control included (default: the space's)")
+    p.add_argument("--budget", type=positive("--budget", "a positive number of epochs"), help="epochs of the full training set per trial (default: the space's)")
+    p.add_argument("--concurrency", type=count("--concurrency"), help="trials at once (default: as many as the resources fit)")
+    p.add_argument("--cpus-per-trial", type=positive("--cpus-per-trial"), help="CPUs per trial (default 1)")
     p.add_argument("--gpus-per-trial", help="GPUs per trial, fractions share one (default: 0.25 if the cluster has GPUs, else 0)")
-    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all of this machine)")
+    p.add_argument("--num-cpus", type=count("--num-cpus"), help="CPUs of the local Ray (default: all of this machine)")
     p.add_argument("--storage", type=Path, default=Path("results"), help="results folder (default ./results)")
     p.add_argument("--name", help="experiment name (default SPACE_DATASET_MODEL_sSEED)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted experiment of this name")
@@ -59,41 +61,22 @@ def parser() -> OneLineParser:
                         f"(every run a complete schedule), or none (default {DEFAULT_STOPPING}: what the "
                         "search_efficiency benchmark measured best)")
     p.add_argument("--no-asha", action="store_true", help="the same as --stopping none")
-    p.add_argument("--reduction-factor", type=float, help="keep the best 1/factor at each rung (default: 2 for asha, "
+    p.add_argument("--reduction-factor", type=checked("--reduction-factor", float, lambda v: v > 1, "a number > 1"),
+                   help="keep the best 1/factor at each rung (default: 2 for asha, "
                                                           "3 for budgets)")
-    p.add_argument("--rungs", type=int, default=3, help="budget rungs of --stopping budgets (3 with factor 3: 1/9, "
+    p.add_argument("--rungs", type=count("--rungs"), default=3, help="budget rungs of --stopping budgets (3 with factor 3: 1/9, "
                                                         "1/3 and all of the budget)")
-    p.add_argument("--evals", type=int, default=20, help="evaluations per trial, spread over its budget")
+    p.add_argument("--evals", type=count("--evals"), default=20, help="evaluations per trial, spread over its budget")
     p.add_argument("--precision", choices=PRECISIONS, default="auto", help="autocast precision")
     p.add_argument("--verbose", action="store_true", help="Ray Tune's full trial table every 15 s instead of a line "
                                                           "whenever a trial starts, reaches a rung or ends")
     return p
 
 
-def check_flags(args) -> None:
-    """Ranges that argparse's types cannot express: each raises one line naming the value."""
-    checks = [("--trials", args.trials, lambda v: v >= 1, "an integer >= 1"),
-              ("--budget", args.budget, lambda v: v > 0, "a positive number of epochs"),
-              ("--concurrency", args.concurrency, lambda v: v >= 1, "an integer >= 1"),
-              ("--cpus-per-trial", args.cpus_per_trial, lambda v: v > 0, "a positive number"),
-              ("--num-cpus", args.num_cpus, lambda v: v >= 1, "an integer >= 1"),
-              ("--width", args.width, lambda v: 0 < v <= 8, "0 < width <= 8"),
-              ("--reduction-factor", args.reduction_factor, lambda v: v is None or v > 1, "a number > 1"),
-              ("--rungs", args.rungs, lambda v: v >= 1, "an integer >= 1"),
-              ("--evals", args.evals, lambda v: v >= 1, "an integer >= 1"),
-              ("--val-fraction", args.val_fraction, lambda v: 0 < v < 1,
-               "a fraction in (0, 1), e.g. 0.1: a search selects on the validation split, never on test"),
-              ("--label-noise", args.label_noise, lambda v: 0 <= v < 1, "a fraction in [0, 1), e.g. 0.2")]
-    for flag, value, ok, valid in checks:
-        if value is not None and not ok(value):
-            raise ValueError(f"{flag} {value} is invalid; expected {valid}")
-    parse_gpus("--gpus-per-trial", args.gpus_per_trial, args.address)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        check_flags(args)
+        parse_gpus("--gpus-per-trial", args.gpus_per_trial, args.address)
         space = spaces.load(args.space)
         dataset, model = args.dataset or space.dataset, args.model or space.model
         noise = f"_noise{args.label_noise:g}" if args.label_noise else ""

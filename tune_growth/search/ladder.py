@@ -9,7 +9,8 @@ is among the best 1/eta of the runs finished at rung r (ASHA's asynchronous rule
 to fill, so the slots stay busy). The search's scheduler is FIFO: no run is cut short.
 
 Each run is one Ray trial; the runs of one configuration share its `point` (the trial number of
-its rung-0 run). Optuna sees one trial per point (results/export.py: ladder_points): COMPLETE
+its rung-0 run), kept in the searcher's history (history.py: RungEntry), never in the
+trial's config. Optuna sees one trial per point (history.py: ladder_points): COMPLETE
 with its full-budget value once it ran at the top rung, else PRUNED with its value at each rung
 it reached as intermediate values keyed by the rung. TPE ranks complete trials
 above pruned ones, and pruned ones by the highest rung reached, then by value there, so a
@@ -25,7 +26,7 @@ from typing import Any
 
 from optuna.distributions import distribution_to_json
 
-from tune_growth.results.export import optuna_study
+from tune_growth.search.history import HistoryEntry, RungEntry, optuna_study
 from tune_growth.search.searcher import STEP_SCALE, ScheduleSearcher
 
 
@@ -45,51 +46,58 @@ class BudgetLadder(ScheduleSearcher):
     def suggest(self, trial_id: str) -> dict | None:
         k = len(self.history)
         if k == 0 and self.baseline is not None:  # the control: the one-stage schedule at the full budget
-            return self._register(trial_id, {}, {}, {**self.baseline}, control=True, point=0, rung=self.rungs - 1)
+            return self._register(RungEntry(trial_id, {}, {}, {**self.baseline}, control=self._control(k), point=0,
+                                            rung=self.rungs - 1))
         window = self.history[: max(0, k - self.lag)]
-        if any(e["state"] == "RUNNING" for e in window):
+        if any(e.state == "RUNNING" for e in window):
             return None  # wait for the lagged history to finish: keeps the sequence reproducible
         promoted = self._promotion(window)
         if promoted is not None:
             parent = self.history[promoted]
-            rung = parent["rung"] + 1
-            return self._register(trial_id, parent["params"], parent["distributions"],
-                                  {**parent["config"], "budget_epochs": self.rung_budget(rung), "rung": rung},
-                                  point=parent["point"], rung=rung)
-        trial = optuna_study(window, self.mode, self._sampler(k)).ask()  # one trial per configuration
+            rung = parent.rung + 1
+            return self._register(RungEntry(trial_id, parent.params, parent.distributions,
+                                            {**parent.config, "budget_epochs": self.rung_budget(rung)},
+                                            point=parent.point, rung=rung))
+        trial = optuna_study(window, self.mode, self._sampler(k), self.rungs).ask()  # one trial per configuration
         extra = self.space(trial) or {}
         params = dict(trial.params)
         dists = {name: distribution_to_json(d) for name, d in trial.distributions.items()}
-        config = {**self.fixed, **params, **extra, "budget_epochs": self.rung_budget(0), "rung": 0,
-                  "rungs": self.rungs, "point": k}
-        return self._register(trial_id, params, dists, config, point=k, rung=0)
+        config = {**self.fixed, **params, **extra, "budget_epochs": self.rung_budget(0)}
+        return self._register(RungEntry(trial_id, params, dists, config, point=k, rung=0))
 
-    def _promotion(self, window: list[dict]) -> int | None:
+    def _promotion(self, window: list[RungEntry]) -> int | None:
         """The history index of the run to promote next: from the highest rung down, the best run
         among the top 1/eta of its rung's finished runs whose configuration has not been promoted
         yet (anywhere in the history). None when nothing is due."""
-        promoted = {(e["point"], e["rung"]) for e in self.history if not e["control"]}
+        promoted = {(e.point, e.rung) for e in self.history if not e.control}
         sign = -1.0 if self.mode == "max" else 1.0
         for rung in range(self.rungs - 2, -1, -1):
             done = [i for i, e in enumerate(window)
-                    if not e["control"] and e["rung"] == rung and e["state"] == "COMPLETE"]
-            done.sort(key=lambda i: (sign * window[i]["value"], i))
+                    if not e.control and e.rung == rung and e.state == "COMPLETE"]
+            done.sort(key=lambda i: (sign * window[i].value, i))
             for i in done[: int(len(done) // self.eta)]:
-                if (window[i]["point"], rung + 1) not in promoted:
+                if (window[i].point, rung + 1) not in promoted:
                     return i
         return None
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         """Nothing: a run's fidelity is its rung, known when it finishes (on_trial_complete)."""
 
-    def journal_state(self, entry: dict, result: dict) -> tuple[str, float | None, dict[int, float]]:
+    def journal_state(self, entry: HistoryEntry, result: dict) -> tuple[str, float | None, dict[int, float]]:
         """A run's one value is at its rung (its own budget_used is of its own, smaller budget, so
         no intermediate values): below the top rung it shows in the dashboard as PRUNED, its value
         an intermediate one at the rung's share of the budget (thousandths, as ASHA's)."""
-        state, value, rung = entry["state"], entry["value"], entry.get("rung")
-        if entry["control"] or rung is None or rung == self.rungs - 1 or state != "COMPLETE":
+        state, value, rung = entry.state, entry.value, getattr(entry, "rung", None)
+        if entry.control or rung is None or rung == self.rungs - 1 or state != "COMPLETE":
             return state, value, {}
         return "PRUNED", None, {int(round(self.rung_budget(rung) / self.budget_epochs * STEP_SCALE)): value}
+
+    def journal_attrs(self, entry: HistoryEntry, result: dict) -> dict[str, Any]:
+        extra = {"rung": entry.rung, "point": entry.point} if isinstance(entry, RungEntry) else {}
+        return {**super().journal_attrs(entry, result), **extra}
+
+    def optuna_study(self):
+        return optuna_study(self.history, self.mode, rungs=self.rungs)
 
     def get_state(self) -> dict:
         return {**super().get_state(), "budget_epochs": self.budget_epochs, "eta": self.eta, "rungs": self.rungs}

@@ -23,12 +23,10 @@ from typing import IO
 
 from ray.tune import Callback
 
-from tune_growth.results.export import trial_status
+from tune_growth.results.status import ENDED, screened, trial_status
+from tune_growth.schedule.controls import is_control
 
 MAX_RUNNING_SHOWN = 4  # running trials listed on a line; more are counted
-STATUSES = ("completed", "screened", "stopped", "diverged", "errored")  # trials.parquet's, once ended
-
-
 
 
 def clock(seconds: float) -> str:
@@ -39,8 +37,9 @@ def clock(seconds: float) -> str:
 
 class LiveProgress(Callback):
     def __init__(self, num_trials: int, metric: str = "val_acc", rungs: tuple[float, ...] = (),
-                 debounce: float = 1.0, out: IO[str] | None = None) -> None:
+                 debounce: float = 1.0, out: IO[str] | None = None, budget_epochs: float | None = None) -> None:
         self.num_trials, self.metric, self.rungs, self.debounce = num_trials, metric, tuple(rungs), debounce
+        self.budget_epochs = budget_epochs  # the search's: a run at a smaller one is screened
         self.out = out
         self.started = time.monotonic()
         self.latest: dict[str, dict] = {}  # trial id -> its last record
@@ -88,18 +87,22 @@ class LiveProgress(Callback):
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         result = trial.last_result or self.latest.get(trial.trial_id) or {}
-        self._end(self.number(trials, trial), trial, trial_status([result], "TERMINATED", False, trial.config), result)
+        self._end(self.number(trials, trial), trial, trial_status([result], "TERMINATED", False, self._screened(trial)),
+                  result)
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
         result = self.latest.get(trial.trial_id) or {}
-        self._end(self.number(trials, trial), trial, trial_status([result], "ERROR", True, trial.config), result)
+        self._end(self.number(trials, trial), trial, trial_status([result], "ERROR", True, self._screened(trial)), result)
+
+    def _screened(self, trial) -> bool:
+        return screened((trial.config or {}).get("budget_epochs"), self.budget_epochs)
 
     def _end(self, number: int, trial, status: str, result: dict | None) -> None:
         result = result or {}
         self.ended[trial.trial_id] = status
         self.spent[trial.trial_id] = 1.0 if status == "completed" else float(result.get("budget_used") or 0.0)
         value = result.get(self.metric)
-        control = number == 0 and (trial.config or {}).get("hypothesis") == "baseline"
+        control = is_control((trial.config or {}).get("hypothesis", ""), trial_number=number)
         if status == "completed" and value is not None:
             if control:
                 self.baseline = value
@@ -152,7 +155,7 @@ class LiveProgress(Callback):
         running = self.running()
         if running:
             parts.append("running " + ", ".join(running))
-        parts.append(f"done {len(self.ended)}/{self.num_trials}: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES))
+        parts.append(f"done {len(self.ended)}/{self.num_trials}: " + ", ".join(f"{counts[s]} {s}" for s in ENDED))
         if self.best is not None:
             base = f" vs baseline {self.baseline:.2%}" if self.baseline is not None else ""
             parts.append(f"best {self.best[0]:.2%} (#{self.best[1]}){base}")

@@ -151,7 +151,8 @@ def make_run_config(opts: SearchOptions) -> tune.RunConfig:
         reporter = tune.CLIReporter(metric_columns=PROGRESS_COLUMNS, parameter_columns={"hypothesis": "hypothesis"},
                                     max_report_frequency=15, max_progress_rows=12, sort_by_metric=True)
     elif opts.verbose == 1:
-        callbacks.append(LiveProgress(opts.num_trials, opts.space.metric, opts.asha_rungs()))
+        callbacks.append(LiveProgress(opts.num_trials, opts.space.metric, opts.asha_rungs(),
+                                      budget_epochs=opts.budget_epochs))
     return tune.RunConfig(name=opts.name, storage_path=str(opts.storage), progress_reporter=reporter,
                           verbose=1 if opts.verbose >= 2 else 0, callbacks=callbacks,
                           checkpoint_config=tune.CheckpointConfig(num_to_keep=2),

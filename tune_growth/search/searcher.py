@@ -29,7 +29,8 @@ import optuna
 from optuna.distributions import distribution_to_json
 from ray.tune.search import Searcher
 
-from tune_growth.results.export import optuna_study
+from tune_growth.schedule.controls import is_control
+from tune_growth.search.history import HistoryEntry, optuna_study
 
 SAMPLERS = ("tpe", "random")
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # multivariate TPE
@@ -47,7 +48,7 @@ class ScheduleSearcher(Searcher):
             raise ValueError(f"sampler {sampler!r} is unknown; expected one of {', '.join(SAMPLERS)}")
         self.space, self.fixed, self.seed, self.lag = space, dict(fixed), seed, lag
         self.baseline, self.sampler, self.fidelity = baseline, sampler, fidelity
-        self.history: list[dict[str, Any]] = []  # one entry per suggested trial, in order
+        self.history: list[HistoryEntry] = []  # one entry per suggested trial, in order
         self.by_trial: dict[str, int] = {}
         self.journal, self.study_name = journal, study_name
         self._journal_study: optuna.Study | None = None  # opened on first use; never pickled
@@ -63,38 +64,40 @@ class ScheduleSearcher(Searcher):
     def suggest(self, trial_id: str) -> dict | None:
         k = len(self.history)
         if k == 0 and self.baseline is not None:
-            return self._register(trial_id, {}, {}, {**self.baseline}, control=True)
+            return self._register(HistoryEntry(trial_id, {}, {}, {**self.baseline}, control=self._control(k)))
         window = self.history[: max(0, k - self.lag)]
-        if any(e["state"] == "RUNNING" for e in window):
+        if any(e.state == "RUNNING" for e in window):
             return None  # wait for the lagged history to finish: keeps the sequence reproducible
         trial = optuna_study(window, self.mode, self._sampler(k)).ask()
         extra = self.space(trial) or {}
         params = dict(trial.params)
         dists = {name: distribution_to_json(d) for name, d in trial.distributions.items()}
-        return self._register(trial_id, params, dists, {**self.fixed, **params, **extra})
+        return self._register(HistoryEntry(trial_id, params, dists, {**self.fixed, **params, **extra}))
 
-    def _register(self, trial_id: str, params: dict, dists: dict, config: dict, control: bool = False,
-                  **extra: Any) -> dict:
-        """Record a suggestion in the history (`extra`: fields a subclass keeps, e.g. a rung)."""
-        self.by_trial[trial_id] = len(self.history)
-        self.history.append({"trial_id": trial_id, "params": params, "distributions": dists, "config": config,
-                             "control": control, "state": "RUNNING", "value": None, "intermediate": {}, **extra})
-        return config
+    def _control(self, k: int) -> bool:
+        """Whether trial `k` is the search's control (the baseline injected first)."""
+        return self.baseline is not None and is_control(self.baseline.get("hypothesis", "baseline"), trial_number=k)
+
+    def _register(self, entry: HistoryEntry) -> dict:
+        """Record a suggestion in the history; the config the trial receives."""
+        self.by_trial[entry.trial_id] = len(self.history)
+        self.history.append(entry)
+        return entry.config
 
     # --- results --------------------------------------------------------------------------
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         entry = self.history[self.by_trial[trial_id]]
         if self.metric in result and self.fidelity in result:
-            entry["intermediate"][str(int(round(result[self.fidelity] * STEP_SCALE)))] = float(result[self.metric])
+            entry.intermediate[str(int(round(result[self.fidelity] * STEP_SCALE)))] = float(result[self.metric])
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         entry = self.history[self.by_trial[trial_id]]
         if error or not result or result.get("status") == "diverged" or self.metric not in result:
-            entry["state"] = "FAIL"
+            entry.state = "FAIL"
         elif result.get("finished"):
-            entry["state"], entry["value"] = "COMPLETE", float(result[self.metric])
+            entry.state, entry.value = "COMPLETE", float(result[self.metric])
         else:
-            entry["state"] = "PRUNED"  # stopped by the scheduler before its schedule finished
+            entry.state = "PRUNED"  # stopped by the scheduler before its schedule finished
         self._publish(entry, result or {})
 
     # --- the dashboard's journal ----------------------------------------------------------
@@ -111,31 +114,34 @@ class ScheduleSearcher(Searcher):
             self._published = {t.user_attrs.get("trial_id") for t in self._journal_study.trials}
         return self._journal_study
 
-    def journal_state(self, entry: dict, result: dict) -> tuple[str, float | None, dict[int, float]]:
+    def journal_state(self, entry: HistoryEntry, result: dict) -> tuple[str, float | None, dict[int, float]]:
         """The state, value and intermediate values a finished entry shows in the dashboard: its
         reported values, and the record that ended it (Tune passes the result a scheduler stops on
         to on_trial_complete only, not to on_trial_result)."""
-        intermediate = {int(k): v for k, v in entry["intermediate"].items()}
+        intermediate = {int(k): v for k, v in entry.intermediate.items()}
         if self.metric in result and self.fidelity in result:
             intermediate[int(round(result[self.fidelity] * STEP_SCALE))] = float(result[self.metric])
-        return entry["state"], entry["value"], intermediate
+        return entry.state, entry.value, intermediate
 
-    def _publish(self, entry: dict, result: dict) -> None:
+    def journal_attrs(self, entry: HistoryEntry, result: dict) -> dict[str, Any]:
+        """The user attributes a finished entry shows in the dashboard (a subclass adds its own)."""
+        return {"trial_id": entry.trial_id, "hypothesis": entry.config.get("hypothesis"),
+                "schedule": result.get("schedule"), "control": entry.control, "status": result.get("status")}
+
+    def _publish(self, entry: HistoryEntry, result: dict) -> None:
         if not self.journal:
             return
         study = self.journal_study()
-        if entry["trial_id"] in self._published:
+        if entry.trial_id in self._published:
             return
-        self._published.add(entry["trial_id"])
+        self._published.add(entry.trial_id)
         from optuna.distributions import json_to_distribution
 
         state, value, intermediate = self.journal_state(entry, result)
-        attrs = {"trial_id": entry["trial_id"], "hypothesis": entry["config"].get("hypothesis"),
-                 "schedule": result.get("schedule"), "control": entry["control"], "status": result.get("status")}
-        attrs.update({k: entry[k] for k in ("rung", "point") if k in entry})
+        attrs = self.journal_attrs(entry, result)
         study.add_trial(optuna.trial.create_trial(
             state=optuna.trial.TrialState[state], value=value if state == "COMPLETE" else None,
-            params=entry["params"], distributions={k: json_to_distribution(v) for k, v in entry["distributions"].items()},
+            params=entry.params, distributions={k: json_to_distribution(v) for k, v in entry.distributions.items()},
             intermediate_values=intermediate, user_attrs={k: v for k, v in attrs.items() if v is not None}))
 
     def __getstate__(self) -> dict:  # Tune pickles its searcher with the experiment; a storage does not pickle
@@ -150,12 +156,12 @@ class ScheduleSearcher(Searcher):
         return False  # Ray's ConcurrencyLimiter does the limiting; lag is set by the caller
 
     def get_state(self) -> dict:
-        return {"history": self.history, "seed": self.seed, "lag": self.lag, "sampler": self.sampler,
+        return {"history": [e.to_dict() for e in self.history], "seed": self.seed, "lag": self.lag, "sampler": self.sampler,
                 "fixed": self.fixed, "baseline": self.baseline, "metric": self.metric, "mode": self.mode}
 
     def set_state(self, state: dict) -> None:
-        self.history = state["history"]
-        self.by_trial = {e["trial_id"]: i for i, e in enumerate(self.history)}
+        self.history = [HistoryEntry.from_dict(e) for e in state["history"]]
+        self.by_trial = {e.trial_id: i for i, e in enumerate(self.history)}
         self.seed, self.lag, self.sampler = state["seed"], state["lag"], state["sampler"]
         self.fixed, self.baseline = state["fixed"], state["baseline"]
 

@@ -14,7 +14,7 @@ import resource
 import tempfile
 import time
 import warnings
-from dataclasses import asdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import torch
 from ray import tune
 
 from tune_growth.data import TENSOR_FIELDS, ImageDataset
-from tune_growth.schedule.builders import DEFAULTS, build_schedule
+from tune_growth.schedule.builders import build_schedule
 from tune_growth.train.config import RunConfig
 from tune_growth.train.device import pick_device
 from tune_growth.train.trainer import Trainer
@@ -63,9 +63,17 @@ def memory_mb() -> dict:
             "anon_mb": kib.get("Anonymous", 0) / 1024}
 
 
-def schedule_params(config: dict) -> dict:
-    """The builder parameters in a trial config (the rest are the search's bookkeeping)."""
-    return {k: v for k, v in config.items() if k in DEFAULTS}
+@dataclass(frozen=True)
+class TrialSettings:
+    """The per-search settings every trial shares (passed with `tune.with_parameters`): how to
+    run (a RunConfig), the torch threads each trial uses (its CPUs), how many records pass between
+    checkpoints (stage ends and the end always checkpoint), and, for the reliability tests, the
+    step at which each trial raises once (0: never)."""
+
+    run: RunConfig
+    threads: int = 1
+    checkpoint_every: int = 5
+    fail_at_step: int = 0
 
 
 def baseline_compute(data: ImageDataset, budget_epochs: float) -> float:
@@ -73,19 +81,19 @@ def baseline_compute(data: ImageDataset, budget_epochs: float) -> float:
     return budget_epochs * len(data.train_y) * data.image_size ** 2
 
 
-def run_trial(config: dict, dataset: dict, run: dict) -> None:
-    """Train the schedule that `config` describes; report every record; checkpoint; resume."""
+def run_trial(config: dict, dataset: dict, run: TrialSettings) -> None:
+    """Train the schedule that `config` (the schedule's flat parameters) describes; report every
+    record; checkpoint; resume."""
     started_at = time.time()  # wall clock, for utilization timelines (benchmarks/utilization)
-    run = dict(run)
-    torch.set_num_threads(max(1, int(run.pop("threads", 1))))
-    checkpoint_every = int(run.pop("checkpoint_every", 5))
+    torch.set_num_threads(max(1, run.threads))
+    checkpoint_every = run.checkpoint_every
     # Fault injection for the reliability tests: raise once per trial at this step (a marker file
     # in the shared cache folder remembers it); the retry resumes from the last checkpoint.
-    fail_at = int(run.pop("fail_at_step", 0))
-    fault_marker = Path(run["cache_dir"]) / "faults" / tune.get_context().get_trial_id()
+    fail_at = run.fail_at_step
+    fault_marker = Path(run.run.cache_dir) / "faults" / tune.get_context().get_trial_id()
     data = dataset_from_payload(dataset)
-    schedule = build_schedule(schedule_params(config), data, run["cache_dir"], device=pick_device(run["device"]).type)
-    trainer = Trainer(schedule, data, RunConfig(**run))
+    schedule = build_schedule(config, data, run.run.cache_dir, device=pick_device(run.run.device).type)
+    trainer = Trainer(schedule, data, run.run)
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
@@ -123,10 +131,10 @@ def run_trial(config: dict, dataset: dict, run: dict) -> None:
 
 def run_settings(model: str, width: float, device: str, precision: str, seed: int, evals: int,
                  cache_dir: str, threads: int, checkpoint_every: int = 5, fail_at_step: int = 0,
-                 pretrained: str | None = None) -> dict:
-    """The per-search settings every trial shares (passed with `tune.with_parameters`). Trials
-    monitor the validation split: everything a search decides reads it."""
-    settings = asdict(RunConfig(model=model, width=width, device=device, precision=precision, seed=seed,
-                                evals=evals, cache_dir=cache_dir, pretrained=pretrained, monitor="val"))
-    return {**settings, "threads": threads, "checkpoint_every": checkpoint_every, "fail_at_step": fail_at_step}
+                 pretrained: str | None = None) -> TrialSettings:
+    """The per-search settings every trial shares. Trials monitor the validation split:
+    everything a search decides reads it."""
+    config = RunConfig(model=model, width=width, device=device, precision=precision, seed=seed, evals=evals,
+                       cache_dir=cache_dir, pretrained=pretrained, monitor="val")
+    return TrialSettings(config, threads=threads, checkpoint_every=checkpoint_every, fail_at_step=fail_at_step)
 

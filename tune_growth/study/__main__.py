@@ -14,24 +14,21 @@ scale with it) and reports the effects per budget. Every finished run is kept in
 
 from __future__ import annotations
 
-import json
 import sys
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 from tune_growth.cache import DEFAULT_CACHE_DIR
-from tune_growth.cli import OneLineParser, fail, parse_gpus
-from tune_growth.data import DATASETS, DatasetError, DataSpec, ImageDataset, load_dataset
+from tune_growth.cli import OneLineParser, count, fail, positive, width
+from tune_growth.data import DATASETS, DatasetError, ImageDataset, load_dataset
 from tune_growth.models.registry import MODELS
 from tune_growth.schedule.builders import HYPOTHESES, build_schedule, parse_sets
+from tune_growth.schedule.controls import is_control
 from tune_growth.schedule.core import Schedule, ScheduleError, Stage
-from tune_growth.study import RUNS_LOG
+from tune_growth.study.config import CONTROL_CHOICES, StudyConfig, study_config
 from tune_growth.study.controls import anti_curriculum, budgeted, random_order, same_budget
-from tune_growth.study.effects import is_control
 from tune_growth.study.stats import seed_warning
 from tune_growth.train.device import PRECISIONS
-
-CONTROL_CHOICES = ("random_growing", "anti", "budgeted")  # --controls beside the tuned baseline; anti: every anti-curriculum
 
 
 def parser() -> OneLineParser:
@@ -52,10 +49,10 @@ def parser() -> OneLineParser:
                         "untouched; default: the searches', else 0)")
     p.add_argument("--model", choices=sorted(MODELS), help="model, the same for every schedule (default: the "
                                                            "searches', else lenet5)")
-    p.add_argument("--width", type=float, help="model channel multiplier (default: the searches', else 1)")
+    p.add_argument("--width", type=width(), help="model channel multiplier (default: the searches', else 1)")
     p.add_argument("--precision", choices=PRECISIONS, help="autocast precision (default: the searches')")
     p.add_argument("--pretrained", metavar="PATH", help="weights every run starts from (default: the searches')")
-    p.add_argument("--cpus-per-run", type=float, default=1.0, help="CPUs per run (default 1)")
+    p.add_argument("--cpus-per-run", type=positive("--cpus-per-run"), default=1.0, help="CPUs per run (default 1)")
     p.add_argument("--gpus-per-run", default="auto",
                    help="GPUs per run, fractions allowed (default auto: 1 when the cluster has GPUs)")
     p.add_argument("--seeds", type=int, default=5, help="seeds per schedule (>= 3, a warning below 5; default 5)")
@@ -66,9 +63,9 @@ def parser() -> OneLineParser:
     p.add_argument("--targets", type=float, nargs="*",
                    help="target accuracies for every budget (default, per budget: the baseline's median - 1 and - 0.5 "
                         "points)")
-    p.add_argument("--evals", type=int, default=40, help="evaluations per run (finer = sharper time to target)")
+    p.add_argument("--evals", type=count("--evals"), default=40, help="evaluations per run (finer = sharper time to target)")
     p.add_argument("--out", type=Path, default=Path("results/study"), help="output folder")
-    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
+    p.add_argument("--num-cpus", type=count("--num-cpus"), help="CPUs of the local Ray (default: all)")
     p.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
     p.add_argument("--no-controls", action="store_true", help="only the given schedules and the baseline")
     p.add_argument("--controls", nargs="+", choices=CONTROL_CHOICES, default=list(CONTROL_CHOICES), metavar="NAME",
@@ -80,7 +77,7 @@ def parser() -> OneLineParser:
 def from_results(results: Path) -> dict[str, Schedule]:
     """The best completed schedule per hypothesis in the experiments under `results`, by final
     validation accuracy (the test split chooses nothing)."""
-    from tune_growth.analysis.report import load
+    from tune_growth.results.load import load
 
     trials, _, _ = load(results)
     if trials.empty:
@@ -90,95 +87,45 @@ def from_results(results: Path) -> dict[str, Schedule]:
     return {row.hypothesis: Schedule.from_json(row.schedule_json) for row in best.itertuples()}
 
 
-STUDY_DEFAULTS = {"model": "lenet5", "width": 1.0, "precision": "auto", "pretrained": None}
-
-
-def search_settings(results: Path | None) -> dict:
-    """The settings the searches under `results` share (their search.json): the dataset spec, model,
-    width, precision and pretrained weights. {} without --results; a one-line error when the
-    searches disagree, since one study compares them on one footing."""
-    if results is None:
-        return {}
-    from tune_growth.analysis.report import experiments
-
-    found: dict[str, dict] = {}
-    for exp in experiments(results):
-        path = exp / "search.json"
-        if path.is_file():
-            s = json.loads(path.read_text())
-            dataset = s.get("dataset") and asdict(DataSpec(**s["dataset"]))  # fields added since: their defaults
-            if dataset and dataset["classes"] is not None:
-                dataset["classes"] = list(dataset["classes"])
-            found[exp.name] = {"dataset": dataset, "model": s.get("model"), "width": s.get("width"),
-                               "precision": s.get("precision", "auto"), "pretrained": s.get("pretrained")}
-    if not found:
-        return {}
-    first_name, first = next(iter(found.items()))
-    for name, other in found.items():
-        for key in first:
-            if other[key] != first[key]:
-                raise ValueError(f"searches {first_name!r} and {name!r} differ in {key} ({first[key]!r} vs "
-                                 f"{other[key]!r}); expected searches run on one footing")
-    return first
-
-
-def resolve_settings(args) -> DataSpec:
-    """Fill the flags left unset from the searches' settings (or the defaults), in place; return
-    the dataset spec every run uses."""
-    searched = search_settings(args.results)
-    for key, default in STUDY_DEFAULTS.items():
-        if getattr(args, key) is None:
-            setattr(args, key, searched.get(key, default))
-    spec = DataSpec(**searched["dataset"]) if searched.get("dataset") else DataSpec()
-    overrides = {k: v for k, v in (("name", args.dataset), ("root", args.data_root),
-                                   ("val_fraction", args.val_fraction),
-                                   ("label_noise", args.label_noise)) if v is not None}
-    spec = replace(spec, **overrides)
-    if isinstance(spec.classes, list):
-        spec = replace(spec, classes=tuple(spec.classes))
-    args.dataset, args.val_fraction, args.label_noise = spec.name, spec.val_fraction, spec.label_noise
-    return spec
-
-
 def plain_baseline(template: Schedule, data: ImageDataset) -> Schedule:
     """One stage, all data, full size, with the template's run-wide settings."""
     stage = Stage(tuple(range(data.num_classes)), None, data.image_size, 1.0)
     return replace(template, stages=(stage,), hypothesis="baseline", selection="random")
 
 
-def built(args, data: ImageDataset, taken: dict[str, Schedule]) -> dict[str, Schedule]:
+def built(config: StudyConfig, data: ImageDataset, taken: dict[str, Schedule]) -> dict[str, Schedule]:
     """The builders' default schedule of each --hypotheses name (with the --set overrides) on the
     study's dataset; labelled by the name (name:default beside a searched schedule of that name)."""
-    unknown = [h for h in args.hypotheses if h not in HYPOTHESES]
+    unknown = [h for h in config.hypotheses if h not in HYPOTHESES]
     if unknown:
         raise ScheduleError(f"--hypotheses {' '.join(unknown)} is invalid; expected names from {', '.join(HYPOTHESES)}")
-    if args.set and not args.hypotheses:
+    if config.sets and not config.hypotheses:
         raise ValueError("--set applies to --hypotheses schedules; expected --hypotheses NAME ... with it")
-    params = parse_sets(args.set)  # the budget: collect() sets every schedule's to one
+    params = parse_sets(list(config.sets))  # the budget: collect() sets every schedule's to one
     out = {}
-    for name in dict.fromkeys(args.hypotheses):  # in order, once each
+    for name in dict.fromkeys(config.hypotheses):  # in order, once each
         label = name if name not in taken else f"{name}:default"
         out[label] = build_schedule({**params, "hypothesis": name}, data, DEFAULT_CACHE_DIR)
     return out
 
 
-def collect(args, data: ImageDataset) -> dict[str, Schedule]:
+def collect(config: StudyConfig, data: ImageDataset) -> dict[str, Schedule]:
     """Schedules under test plus the controls, all at one budget (--budget, else the baseline's)
     and batch size; `at_budgets` takes them to each budget of a sweep."""
-    entries = from_results(args.results) if args.results else {}
-    for path in args.schedule:
+    entries = from_results(config.results) if config.results else {}
+    for path in config.schedules:
         if not path.is_file():
             raise ScheduleError(f"--schedule {str(path)!r} is not a file; expected a schedule JSON file")
         s = Schedule.from_json(path.read_text())
         entries[s.hypothesis if s.hypothesis not in entries else f"{s.hypothesis}:{path.stem}"] = s
-    entries.update(built(args, data, entries))
+    entries.update(built(config, data, entries))
     if not entries:
         raise ValueError("nothing to study; expected --results DIR, --schedule FILE.json and/or --hypotheses NAME ...")
     entries = {k: v for k, v in entries.items() if k == "baseline" or not is_control(k)}  # controls are derived
     base = entries.get("baseline") or plain_baseline(next(iter(entries.values())), data)
-    budget, batch = args.budget or base.budget_epochs, base.batch_size
+    budget, batch = config.budget or base.budget_epochs, base.batch_size
     entries = {label: same_budget(s, budget, batch) for label, s in {**entries, "baseline": base}.items()}
-    wanted = set() if args.no_controls else set(args.controls)
+    wanted = set(config.controls)
     # the matched control of H1's example order: H1's own stages when H1 is studied, else the first
     # schedule that grows the examples
     grown = [s for _, s in sorted(entries.items(), key=lambda e: e[0] != "h1") if any(st.per_class for st in s.stages)]
@@ -197,9 +144,9 @@ def collect(args, data: ImageDataset) -> dict[str, Schedule]:
     return entries
 
 
-def study_budgets(args, entries: dict[str, Schedule]) -> list[float]:
+def study_budgets(config: StudyConfig, entries: dict[str, Schedule]) -> list[float]:
     """--budgets, else the one budget every entry has."""
-    return sorted(set(args.budgets)) if args.budgets else [entries["baseline"].budget_epochs]
+    return sorted(set(config.budgets)) if config.budgets else [entries["baseline"].budget_epochs]
 
 
 def at_budgets(entries: dict[str, Schedule], budgets: list[float]) -> dict[tuple[str, float], Schedule]:
@@ -217,43 +164,28 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         warning = seed_warning(args.seeds)
-        if args.budgets and not all(b > 0 for b in args.budgets):
-            raise ValueError(f"--budgets {' '.join(f'{b:g}' for b in args.budgets)} are invalid; expected positive "
-                             "numbers of epochs, e.g. 2 5 10 20")
-        if args.budgets and args.budget is not None:
-            raise ValueError(f"--budget {args.budget:g} and --budgets are both given; expected one of them")
-        if (args.out / RUNS_LOG).is_file() and not args.resume:
-            raise ValueError(f"--out {str(args.out)!r} holds a study ({RUNS_LOG}); pass --resume to continue it or "
-                             "another --out")
-        if args.results is not None and not args.results.is_dir():
-            raise ValueError(f"--results {str(args.results)!r} is not a folder; expected a searches' results folder")
-        if args.targets and not all(0 < t <= 1 for t in args.targets):
-            raise ValueError(f"--targets {args.targets} are invalid; expected accuracies in (0, 1]")
-        if not args.cpus_per_run > 0:
-            raise ValueError(f"--cpus-per-run {args.cpus_per_run} is invalid; expected a positive number")
-        args.gpus_per_run = parse_gpus("--gpus-per-run", args.gpus_per_run, args.address)
-        spec = resolve_settings(args)
-        data = load_dataset(spec)
-        if args.pretrained is not None:  # a wrong file is one line here, not a failed run per seed
+        config = study_config(args)
+        data = load_dataset(config.data)
+        if config.pretrained is not None:  # a wrong file is one line here, not a failed run per seed
             from tune_growth.models.pretrained import load_pretrained
             from tune_growth.models.registry import build_model
 
-            load_pretrained(build_model(args.model, data.channels, data.num_classes, args.width), args.model,
-                            args.pretrained)
-        entries = collect(args, data)
-        budgets = study_budgets(args, entries)
+            load_pretrained(build_model(config.model, data.channels, data.num_classes, config.width), config.model,
+                            config.pretrained)
+        entries = collect(config, data)
+        budgets = study_budgets(config, entries)
     except (DatasetError, ScheduleError, ValueError) as err:
         return fail(str(err))
     from tune_growth.study.outputs import write_study
 
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    print(f"Study on {args.dataset} with {args.model}: {len(entries)} schedules x {len(budgets)} budgets "
-          f"({', '.join(f'{b:g}' for b in budgets)} epochs) x {args.seeds} seeds = "
-          f"{len(entries) * len(budgets) * args.seeds} runs:", flush=True)
+    print(f"Study on {config.data.name} with {config.model}: {len(entries)} schedules x {len(budgets)} budgets "
+          f"({', '.join(f'{b:g}' for b in budgets)} epochs) x {config.seeds} seeds = "
+          f"{len(entries) * len(budgets) * config.seeds} runs:", flush=True)
     for label, s in entries.items():
         print(f"  {label:>16}: {s.describe()}", flush=True)
-    print(write_study(at_budgets(entries, budgets), data, args, warning), flush=True)
+    print(write_study(at_budgets(entries, budgets), data, config, warning), flush=True)
     return 0
 
 

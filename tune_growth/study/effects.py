@@ -11,20 +11,29 @@ given, are per budget: the baseline's median final test accuracy at that budget 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from tune_growth.study.stats import accuracy_difference, accuracy_verdict, crossing, speed_verdict, speedup
+from tune_growth.analysis.tables import markdown_table
+from tune_growth.schedule.controls import is_control
+from tune_growth.study.stats import accuracy_difference, crossing, speedup
+from tune_growth.study.verdicts import (
+    SPEEDS,
+    Direction,
+    Measure,
+    Verdict,
+    accuracy_verdict,
+    reached_note,
+    render,
+    speed_verdict,
+    summary_word,
+)
 
 REFERENCES = ("baseline", "random_growing")
 REFERENCE_NAMES = {"baseline": "tuned baseline", "random_growing": "random-order control"}
-CONTROLS = ("baseline", "random_growing", "budgeted")
-AXES = {"compute": 0, "seconds": 1}  # column of curve_json: [compute, training seconds, test accuracy]
-
-
-def is_control(label: str) -> bool:
-    return label in CONTROLS or label.startswith("anti_")
+AXES = {Measure.COMPUTE: 0, Measure.SECONDS: 1}  # column of curve_json: [compute, training seconds, test accuracy]
 
 
 def default_targets(runs: pd.DataFrame) -> list[float]:
@@ -44,10 +53,10 @@ def curves(runs: pd.DataFrame) -> pd.Series:
     return runs["curve_json"].map(parse)
 
 
-def crossings(parsed: pd.Series, target: float, unit: str) -> pd.DataFrame:
+def crossings(parsed: pd.Series, target: float, measure: Measure) -> pd.DataFrame:
     """Per run (curves() of them, in their order): point, lo, hi and reached for the first
-    crossing of `target`."""
-    col = AXES[unit]
+    crossing of `target`, on the cost axis of `measure` (compute or seconds)."""
+    col = AXES[measure]
     rows = [crossing(c[:, col], c[:, 2], target) for c in parsed]
     return pd.DataFrame(rows, columns=["point", "lo", "hi", "reached"], index=parsed.index)
 
@@ -62,14 +71,50 @@ def _pair(group: pd.DataFrame, base: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
     return group, base, False
 
 
+# effects.parquet: measure_kind and direction are the Measure and Direction values the verdict was rendered from
 COLUMNS = ["budget", "label", "reference", "seeds", "measure", "target", "estimate", "low", "high", "method",
-           "resolution", "reached", "reference_reached", "verdict"]
+           "resolution", "reached", "reference_reached", "verdict", "measure_kind", "direction"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A schedule against a reference at one budget, on the seeds they share: one verdict."""
+
+    budget: float
+    label: str
+    reference: str
+    seeds: int
+    verdict: Verdict
+
+    def row(self) -> dict:
+        """Its effects table row (COLUMNS; an accuracy row has no target and no reached counts)."""
+        v, e = self.verdict, self.verdict.effect
+        row = {"budget": self.budget, "label": self.label, "reference": self.reference, "seeds": self.seeds,
+               "measure": v.measure.label, "target": None if v.reach is None else v.reach.target,
+               "estimate": e.estimate, "low": e.low, "high": e.high, "method": e.method, "resolution": e.resolution}
+        if v.reach is not None:
+            row |= {"reached": v.reach.reached, "reference_reached": v.reach.reference_reached}
+        return row | {"verdict": render(v), "measure_kind": v.measure.value, "direction": v.direction.value}
+
+
+def _verdicts(g: pd.DataFrame, b: pd.DataFrame, paired: bool, parsed: pd.Series, goals: list[float]) -> list[Verdict]:
+    """Runs `g` against reference runs `b`: the final accuracy, then compute and seconds to each target."""
+    out = [accuracy_verdict(accuracy_difference(b["final_test_acc"].to_numpy(), g["final_test_acc"].to_numpy(),
+                                                paired))]
+    for t in goals:
+        for unit in SPEEDS:
+            cg, cb = crossings(parsed[g.index], t, unit), crossings(parsed[b.index], t, unit)
+            eff = speedup(cb["point"].to_numpy(), cg["point"].to_numpy(), paired,
+                          reference_bracket=(cb["lo"].to_numpy(), cb["hi"].to_numpy()),
+                          other_bracket=(cg["lo"].to_numpy(), cg["hi"].to_numpy()))
+            out.append(speed_verdict(eff, t, unit, int(cg["reached"].sum()), len(g), int(cb["reached"].sum())))
+    return out
 
 
 def effects_table(runs: pd.DataFrame, targets: list[float] | None = None) -> pd.DataFrame:
     """One row per (budget, schedule, reference, measure, target): estimate, 95% CI, method,
-    resolution and a plain verdict. Runs with no test accuracy (NaN) are left out; a comparison
-    with fewer than 2 runs a side is skipped (no interval exists)."""
+    resolution, a plain verdict and the measure and direction it says. Runs with no test accuracy
+    (NaN) are left out; a comparison with fewer than 2 runs a side is skipped (no interval exists)."""
     rows = []
     runs = runs[runs["final_test_acc"].notna()].reset_index(drop=True)  # unique labels for the lookups below
     parsed = curves(runs)  # once per run, not per target, unit and reference
@@ -83,45 +128,39 @@ def effects_table(runs: pd.DataFrame, targets: list[float] | None = None) -> pd.
                 g, b, paired = _pair(group, by_label[ref])
                 if min(len(g), len(b)) < 2:
                     continue
-                common = {"budget": budget, "label": label, "reference": ref, "seeds": len(g)}
-                acc = accuracy_difference(b["final_test_acc"].to_numpy(), g["final_test_acc"].to_numpy(), paired)
-                rows.append({**common, "measure": "final accuracy (points)", "target": None, "estimate": acc.estimate,
-                             "low": acc.low, "high": acc.high, "method": acc.method, "resolution": None,
-                             "verdict": accuracy_verdict(acc)})
-                for t in goals:
-                    for unit in AXES:
-                        cg, cb = crossings(parsed[g.index], t, unit), crossings(parsed[b.index], t, unit)
-                        eff = speedup(cb["point"].to_numpy(), cg["point"].to_numpy(), paired,
-                                      reference_bracket=(cb["lo"].to_numpy(), cb["hi"].to_numpy()),
-                                      other_bracket=(cg["lo"].to_numpy(), cg["hi"].to_numpy()))
-                        reached, ref_reached = int(cg["reached"].sum()), int(cb["reached"].sum())
-                        rows.append({**common, "measure": f"{unit} saved to target", "target": t,
-                                     "estimate": eff.estimate, "low": eff.low, "high": eff.high, "method": eff.method,
-                                     "resolution": eff.resolution, "reached": reached,
-                                     "reference_reached": ref_reached,
-                                     "verdict": speed_verdict(eff, t, unit, reached, len(g), ref_reached)})
+                verdicts = _verdicts(g, b, paired, parsed, goals)
+                rows += [Comparison(budget, label, ref, len(g), v).row() for v in verdicts]
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def of(effects: pd.DataFrame, measure: Measure) -> pd.DataFrame:
+    """The rows of the effects table on `measure`."""
+    return effects[effects["measure_kind"] == measure.value]
 
 
 def _budget_label(budget: float) -> str:
     return f"{budget:g} epoch{'s' if budget != 1 else ''}"
 
 
-def _cell(r: pd.Series | None, measure: str) -> str:
+def _cell(r: pd.Series | None) -> str:
+    """An effect in a budget's table: estimate [95% interval] in points or % saved, or what
+    happened when the costs were censored."""
     if r is None:
         return "—"
-    if r["verdict"].startswith(("never reached", "inconclusive", "unresolved")):
+    measure, direction = Measure(r["measure_kind"]), Direction(r["direction"])
+    if direction in (Direction.NOT_REACHED, Direction.INCONCLUSIVE, Direction.UNRESOLVED):
         return r["verdict"]  # censored costs would mislead: say what happened instead
-    scale, unit = (1, " pts") if measure == "final" else (100, "%")
-    mark = "" if r["low"] > 0 or r["high"] < 0 else " (n.s.)"
-    reached = f" ({r['verdict'].rsplit('(', 1)[-1]}" if r["verdict"].endswith("seeds reached it)") else ""
+    scale, unit = (1, " pts") if measure is Measure.ACCURACY else (100, "%")
+    mark = " (n.s.)" if direction is Direction.NO_DIFFERENCE else ""
+    reached = "" if measure is Measure.ACCURACY else reached_note(int(r["reached"]), int(r["seeds"]))
     return f"{scale * r['estimate']:+.2f}{unit} [{scale * r['low']:+.2f}, {scale * r['high']:+.2f}]{mark}{reached}"
 
 
-def _row(effects: pd.DataFrame, budget, label, ref, measure) -> pd.Series | None:
-    rows = effects[(effects["budget"] == budget) & (effects["label"] == label) & (effects["reference"] == ref)
-                   & effects["measure"].str.startswith(measure)]
-    if measure != "final" and len(rows):
+def _row(effects: pd.DataFrame, budget: float, label: str, ref: str, measure: Measure) -> pd.Series | None:
+    """The effect of `label` against `ref` at `budget` on `measure` (a time to target: the higher target)."""
+    rows = of(effects[(effects["budget"] == budget) & (effects["label"] == label) & (effects["reference"] == ref)],
+              measure)
+    if measure is not Measure.ACCURACY and len(rows):
         rows = rows[rows["target"] == rows["target"].max()]  # the higher target
     return rows.iloc[0] if len(rows) else None
 
@@ -131,36 +170,46 @@ def compact_markdown(effects: pd.DataFrame, runs: pd.DataFrame, budget: float) -
     against the random-order control, the accuracy effect and the compute saved to the higher target."""
     at, eff = runs[runs["budget"] == budget], effects[effects["budget"] == budget]
     top = eff["target"].dropna().max() if len(eff) else float("nan")
-    lines = [f"| schedule | mean final acc | vs baseline: accuracy | vs baseline: compute saved to {top:.2%} "
-             f"| vs random order: accuracy | vs random order: compute saved to {top:.2%} |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    header = ["schedule", "mean final acc", "vs baseline: accuracy", f"vs baseline: compute saved to {top:.2%}",
+              "vs random order: accuracy", f"vs random order: compute saved to {top:.2%}"]
+    rows = []
     for label, acc in at.groupby("label")["final_test_acc"].mean().sort_values(ascending=False).items():
         described = at.loc[at["label"] == label, "schedule"].iloc[0]
-        cells = [_cell(_row(eff, budget, label, ref, m), m) for ref in REFERENCES for m in ("final", "compute")]
-        lines.append(f"| {label}: {described} | {acc:.4f} | {' | '.join(cells)} |")
-    return "\n".join(lines) + "\n"
+        cells = [_cell(_row(eff, budget, label, ref, m)) for ref in REFERENCES
+                 for m in (Measure.ACCURACY, Measure.COMPUTE)]
+        rows.append([f"{label}: {described}", f"{acc:.4f}", *cells])
+    return markdown_table(header, rows)
 
 
 def budget_markdown(effects: pd.DataFrame, runs: pd.DataFrame, reference: str = "baseline",
-                    measure: str = "final") -> str:
+                    measure: Measure = Measure.ACCURACY) -> str:
     """Effect against budget: one row per schedule, one column per budget, the effect against
     `reference` with its 95% interval (accuracy in points, or compute saved to the higher target)."""
     budgets = sorted(runs["budget"].unique())
     labels = [lb for lb in runs.groupby("label")["final_test_acc"].mean().sort_values(ascending=False).index
               if lb != reference]
-    lines = ["| schedule | " + " | ".join(_budget_label(b) for b in budgets) + " |",
-             "| --- |" + " --- |" * len(budgets)]
+    rows = []
     for label in labels:
-        cells = [_cell(_row(effects, b, label, reference, measure), measure) for b in budgets]
+        cells = [_cell(_row(effects, b, label, reference, measure)) for b in budgets]
         if any(c != "—" for c in cells):
-            lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+            rows.append([label, *cells])
+    return markdown_table(["schedule", *(_budget_label(b) for b in budgets)], rows)
 
 
 def _join(budgets: list[float]) -> str:
     names = [f"{b:g}" for b in budgets]
     text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     return f"{text} epoch{'s' if len(names) > 1 or budgets[0] != 1 else ''}"
+
+
+def _by_direction(group: pd.DataFrame, measure: Measure, start: tuple[Direction, ...] = ()) -> dict[Direction, list]:
+    """The budgets of one schedule against one reference by the direction of its effect on
+    `measure` (a time to target: at the higher target), `start`'s directions first."""
+    out: dict[Direction, list] = {d: [] for d in start}
+    for budget, at in of(group, measure).groupby("budget", sort=True):
+        r = at[at["target"] == at["target"].max()] if measure is not Measure.ACCURACY else at
+        out.setdefault(Direction(r["direction"].iloc[0]), []).append(budget)
+    return out
 
 
 def verdict_sentences(effects: pd.DataFrame) -> list[str]:
@@ -170,35 +219,21 @@ def verdict_sentences(effects: pd.DataFrame) -> list[str]:
     for (label, ref), group in effects.groupby(["label", "reference"], sort=False):
         if is_control(label):
             continue
-        acc, speed = {"helps": [], "hurts": [], "no detectable difference": []}, {}
-        for budget, at in group.groupby("budget", sort=True):
-            a = at[at["measure"].str.startswith("final")].iloc[0]
-            acc["helps" if a["low"] > 0 else "hurts" if a["high"] < 0 else "no detectable difference"].append(budget)
-            s = at[at["measure"].str.startswith("compute")]
-            if len(s):
-                s = s[s["target"] == s["target"].max()].iloc[0]
-                v = s["verdict"]
-                kind = ("sooner" if v.startswith("reaches") else "slower" if v.startswith("slower") else
-                        "no detectable difference" if v.startswith("no detectable") else
-                        "unresolved" if v.startswith("unresolved") else
-                        "never reached" if v.startswith("never") else "inconclusive (missed by some seeds)")
-                speed.setdefault(kind, []).append(budget)
-        acc_text = "; ".join(f"{k} at {_join(v)}" for k, v in acc.items() if v)
-        speed_text = "; ".join(f"{k} at {_join(v)}" for k, v in speed.items())
-        against = f"the {REFERENCE_NAMES[ref]}"
-        out.append(f"{label} against {against}: final accuracy: {acc_text}"
+        acc = _by_direction(group, Measure.ACCURACY, (Direction.HELPS, Direction.HURTS, Direction.NO_DIFFERENCE))
+        speed = _by_direction(group, Measure.COMPUTE)
+        acc_text = "; ".join(f"{summary_word(Measure.ACCURACY, k)} at {_join(v)}" for k, v in acc.items() if v)
+        speed_text = "; ".join(f"{summary_word(Measure.COMPUTE, k)} at {_join(v)}" for k, v in speed.items())
+        out.append(f"{label} against the {REFERENCE_NAMES[ref]}: final accuracy: {acc_text}"
                    + (f"; compute to the higher target: {speed_text}." if speed_text else "."))
     return out
 
 
 def markdown(effects: pd.DataFrame, runs: pd.DataFrame) -> str:
     """Every verdict as a Markdown table, one row per budget, schedule and reference."""
-    lines = ["| budget | schedule | against | final accuracy | compute to target | seconds to target |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    rows = []
     for (budget, label, ref), group in effects.groupby(["budget", "label", "reference"], sort=False):
-        acc = group[group["measure"].str.startswith("final")]["verdict"].iloc[0]
-        comp = "; ".join(group[group["measure"].str.startswith("compute")]["verdict"])
-        secs = "; ".join(group[group["measure"].str.startswith("seconds")]["verdict"])
+        acc, comp, secs = ("; ".join(of(group, m)["verdict"]) for m in (Measure.ACCURACY, *SPEEDS))
         described = runs.loc[(runs["label"] == label) & (runs["budget"] == budget), "schedule"].iloc[0]
-        lines.append(f"| {_budget_label(budget)} | {label}: {described} | {ref} | {acc} | {comp} | {secs} |")
-    return "\n".join(lines) + "\n"
+        rows.append([_budget_label(budget), f"{label}: {described}", ref, acc, comp, secs])
+    return markdown_table(["budget", "schedule", "against", "final accuracy", "compute to target",
+                           "seconds to target"], rows)

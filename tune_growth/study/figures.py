@@ -11,8 +11,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from tune_growth.analysis.plots import colours
-from tune_growth.study.effects import REFERENCE_NAMES, REFERENCES, is_control
+from tune_growth.schedule.controls import is_control
+from tune_growth.study.effects import REFERENCE_NAMES, REFERENCES, of
 from tune_growth.study.stats import t_interval
+from tune_growth.study.verdicts import Measure
 
 
 def budget_figure(effects: pd.DataFrame, title: str) -> Figure:
@@ -27,13 +29,12 @@ def budget_figure(effects: pd.DataFrame, title: str) -> Figure:
     cmap = colours(labels)
     budgets = sorted(effects["budget"].unique())
     for row, ref in enumerate(refs):
-        for col, (measure, scale, ylabel) in enumerate((("final", 1, "accuracy difference (points)"),
-                                                         ("compute", 100, "compute saved to target (%)"))):
+        for col, (measure, scale, ylabel) in enumerate(((Measure.ACCURACY, 1, "accuracy difference (points)"),
+                                                         (Measure.COMPUTE, 100, "compute saved to target (%)"))):
             ax = axes[row, col]
             for i, label in enumerate(labels):
-                e = effects[(effects["label"] == label) & (effects["reference"] == ref)
-                            & effects["measure"].str.startswith(measure)]
-                if measure == "compute":
+                e = of(effects[(effects["label"] == label) & (effects["reference"] == ref)], measure)
+                if measure is Measure.COMPUTE:
                     e = e[e["target"] == e.groupby("budget")["target"].transform("max")].copy()
                     e.loc[e["reached"].fillna(0) == 0, ["estimate", "low", "high"]] = np.nan  # "never reached"
                 if e.empty:
@@ -42,7 +43,7 @@ def budget_figure(effects: pd.DataFrame, title: str) -> Figure:
                 x = e["budget"] * (1 + 0.03 * (i - len(labels) / 2))  # side by side, not on top of each other
                 ax.errorbar(x, scale * e["estimate"], yerr=[scale * (e["estimate"] - e["low"]),
                             scale * (e["high"] - e["estimate"])], fmt="o-", capsize=3, color=cmap[label], label=label)
-                if measure == "compute":  # hollow: a seed missed the target, so its cost is censored
+                if measure is Measure.COMPUTE:  # hollow: a seed missed the target, so its cost is censored
                     censored = e["reached"].fillna(0).to_numpy() < e["seeds"].to_numpy()
                     ax.scatter(x[censored], scale * e["estimate"][censored], s=30, color="white",
                                edgecolors=[cmap[label]], zorder=3)
@@ -79,7 +80,7 @@ def accuracy_figure(runs: pd.DataFrame) -> Figure:
 
 def speedup_figure(effects: pd.DataFrame, reference: str = "baseline") -> Figure:
     """Compute saved to each target against `reference`, with 95% intervals (right of 0 = faster)."""
-    rows = effects[(effects["reference"] == reference) & effects["measure"].str.startswith("compute")]
+    rows = of(effects[effects["reference"] == reference], Measure.COMPUTE)
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(rows) + 1.5))
     names = [f"{r.label} → {r.target:.2%}" for r in rows.itertuples()]
     ax.errorbar(100 * rows["estimate"], range(len(rows)), xerr=[100 * (rows["estimate"] - rows["low"]),

@@ -1,40 +1,32 @@
-"""Run the study on Ray and write its tables, plots and page."""
+"""Run the study (run.py) and write its tables, plots and page."""
 
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
-import ray
 
 from tune_growth.analysis.expected_best import at_effort, effort_markdown, expected_best_figure, expected_best_table
 from tune_growth.analysis.report import render_html, save_figures
 from tune_growth.data import ImageDataset
 from tune_growth.io import atomic_write_parquet, atomic_write_text
+from tune_growth.results.load import load
 from tune_growth.schedule.core import Schedule
-from tune_growth.search.trial import dataset_payload
-from tune_growth.study import RUNS_LOG
+from tune_growth.study.config import StudyConfig
 from tune_growth.study.effects import budget_markdown, compact_markdown, effects_table, markdown, verdict_sentences
 from tune_growth.study.figures import accuracy_figure, budget_figure, curves_figure, speedup_figure
-from tune_growth.study.run import run_all, runs_table
+from tune_growth.study.run import run_study
 from tune_growth.study.stats import seed_warning
-from tune_growth.train.config import RunConfig
+from tune_growth.study.verdicts import Measure
 
 
-def write_study(entries: dict[tuple[str, float], Schedule], data: ImageDataset, args, warning: str | None) -> str:
+def write_study(entries: dict[tuple[str, float], Schedule], data: ImageDataset, config: StudyConfig,
+                warning: str | None) -> str:
     """Run every schedule at every budget over the seeds; write the outputs; return the Markdown verdicts."""
-    runs = run_study(entries, data, args)
-    effort = None
-    if args.results is not None:
-        from tune_growth.analysis.report import load
-
-        effort = expected_best_table(load(args.results)[0])
-    title = f"{args.dataset}, {args.model}, {args.seeds} seeds" + (f", label noise {args.label_noise:g}"
-                                                                  if args.label_noise else "")
-    return write_outputs(runs, args.targets or None, args.out, title, effort, warning)
+    runs = run_study(entries, data, config)
+    effort = expected_best_table(load(config.results)[0]) if config.results is not None else None
+    return write_outputs(runs, list(config.targets) or None, config.out, config.title, effort, warning)
 
 
 def reanalyse(out: Path) -> str:
@@ -50,28 +42,6 @@ def reanalyse(out: Path) -> str:
                          warning)
 
 
-def run_study(entries: dict[tuple[str, float], Schedule], data: ImageDataset, args) -> pd.DataFrame:
-    if not ray.is_initialized():
-        address = args.address or os.environ.get("RAY_ADDRESS")
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 **({} if address else {"num_cpus": args.num_cpus or os.cpu_count()}))
-    config = asdict(RunConfig(model=args.model, width=args.width, device="auto", evals=args.evals,
-                              precision=args.precision, pretrained=args.pretrained, monitor="test"))
-    cpus, gpus = run_resources(args.cpus_per_run, args.gpus_per_run)
-    print(f"each run: {cpus:g} CPU, {gpus:g} GPU; precision {args.precision}"
-          + (f"; pretrained {args.pretrained}" if args.pretrained else ""), flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    rows = run_all(entries, dataset_payload(data), config, args.seeds, cpus, gpus, log=args.out / RUNS_LOG)
-    return runs_table(rows, entries)
-
-
-def run_resources(cpus_per_run: float, gpus_per_run: str | float | None) -> tuple[float, float]:
-    """(CPUs, GPUs) per run: GPUs "auto" is one per run when the cluster has GPUs, else none."""
-    if gpus_per_run in (None, "auto"):
-        return float(cpus_per_run), 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
-    return float(cpus_per_run), float(gpus_per_run)
-
-
 def study_markdown(effects: pd.DataFrame, runs: pd.DataFrame, title: str, effort: pd.DataFrame | None,
                    warning: str | None) -> str:
     """study.md: the verdict sentences, effect against budget, expected best against search
@@ -83,10 +53,10 @@ def study_markdown(effects: pd.DataFrame, runs: pd.DataFrame, title: str, effort
     parts.append("## Verdicts\n\n" + "\n".join(f"- {s}" for s in verdict_sentences(effects)) + "\n")
     parts.append("## Effect against budget\n\nPaired by seed, 95% t intervals; (n.s.): the interval holds 0. "
                  "Plot: study_budget.png.\n")
-    for ref, measure, what in (("baseline", "final", "Final test accuracy against the tuned baseline (points)"),
-                               ("baseline", "compute", "Compute saved to the higher target against the tuned baseline"),
-                               ("random_growing", "final", "Final test accuracy against the random-order control "
-                                                           "(points)")):
+    sections = (("baseline", Measure.ACCURACY, "Final test accuracy against the tuned baseline (points)"),
+                ("baseline", Measure.COMPUTE, "Compute saved to the higher target against the tuned baseline"),
+                ("random_growing", Measure.ACCURACY, "Final test accuracy against the random-order control (points)"))
+    for ref, measure, what in sections:
         if ref in set(runs["label"]):
             parts.append(f"### {what}\n\n{budget_markdown(effects, runs, ref, measure)}")
     if effort is not None and not effort.empty:

@@ -1,5 +1,5 @@
 """Effect sizes with confidence intervals that hold at the seed counts a study can afford, and
-plain verdicts. Pure numpy (and scipy's t quantiles); no Ray.
+their intervals (verdicts.py says what they mean). numpy and scipy.stats; no Ray.
 
 Two effects compare a schedule B against a reference A:
 - accuracy: mean final test accuracy of B minus A, in percentage points;
@@ -28,6 +28,8 @@ A study needs at least MIN_SEEDS seeds (refused below); below WARN_SEEDS it is r
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +41,9 @@ LEVEL = 0.95
 
 @dataclass(frozen=True)
 class Effect:
+    """An effect's estimate and 95% interval, how they were computed, and for a time to target the
+    evaluations' resolution; what it means is a verdicts.Verdict."""
+
     estimate: float
     low: float
     high: float
@@ -66,14 +71,22 @@ def seed_warning(seeds: int, refuse: bool = True) -> str | None:
     return None
 
 
+def _t_test_interval(test: Callable, *samples: np.ndarray, level: float, **options) -> tuple[float, float]:
+    """(low, high) of scipy.stats `test` on `samples`, without its warning on identical values:
+    crossings quantised to the same evaluation in every seed give them, and a zero-width interval
+    is then the right answer (the brackets widen it; see `speedup`)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Precision loss occurred in moment calculation", RuntimeWarning)
+        low, high = test(*samples, **options).confidence_interval(level)
+    return float(low), float(high)
+
+
 def t_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float, float]:
     """(mean, low, high): Student's t interval for the mean of `values` (n >= 2)."""
     values = np.asarray(values, dtype=float)
-    n = len(values)
-    if n < 2:
-        raise ValueError(f"a t interval needs >= 2 values; got {n}")
-    mean, half = values.mean(), st.t.ppf((1 + level) / 2, n - 1) * values.std(ddof=1) / np.sqrt(n)
-    return float(mean), float(mean - half), float(mean + half)
+    if len(values) < 2:
+        raise ValueError(f"a t interval needs >= 2 values; got {len(values)}")
+    return (float(values.mean()), *_t_test_interval(st.ttest_1samp, values, 0.0, level=level))
 
 
 def welch_interval(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> tuple[float, float, float]:
@@ -81,11 +94,7 @@ def welch_interval(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> tuple[
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(a) < 2 or len(b) < 2:
         raise ValueError(f"a Welch interval needs >= 2 values per group; got {len(a)} and {len(b)}")
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = np.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if se > 0 else len(a) + len(b) - 2
-    diff, half = b.mean() - a.mean(), st.t.ppf((1 + level) / 2, df) * se
-    return float(diff), float(diff - half), float(diff + half)
+    return (float(b.mean() - a.mean()), *_t_test_interval(st.ttest_ind, b, a, level=level, equal_var=False))
 
 
 def _interval(a: np.ndarray, b: np.ndarray, paired: bool, level: float) -> tuple[float, float, float]:
@@ -149,38 +158,3 @@ def crossing(cost: np.ndarray, acc: np.ndarray, target: float) -> tuple[float, f
         return float(cost[0]), 0.0, float(cost[0]), True
     x0, x1, y0, y1 = cost[i - 1], cost[i], acc[i - 1], acc[i]
     return float(x0 + (target - y0) / (y1 - y0) * (x1 - x0)), float(x0), float(x1), True
-
-
-def accuracy_verdict(effect: Effect) -> str:
-    if not effect.detectable:
-        return f"no detectable difference in accuracy ({effect.estimate:+.2f} points [{effect.low:+.2f}, {effect.high:+.2f}])"
-    word = "more" if effect.estimate > 0 else "less"
-    return f"{abs(effect.estimate):.2f} points {word} accurate [{effect.low:+.2f}, {effect.high:+.2f}]"
-
-
-def speed_verdict(effect: Effect, target: float, unit: str, reached: int, seeds: int,
-                  reference_reached: int | None = None) -> str:
-    """e.g. 'reaches 97.5% 23% sooner in compute [12%, 31%]'. A seed that missed the target is
-    counted at its full budget, which understates its true cost: so "sooner" is claimed only when
-    every seed of the schedule reached the target, and "slower" only when every seed of the
-    reference did (each claim stays valid when the other side is censored: the truth is further
-    the same way)."""
-    ref_reached = seeds if reference_reached is None else reference_reached
-    tail = "" if reached == seeds else f" ({reached}/{seeds} seeds reached it)"
-    interval = f"[{100 * effect.low:+.0f}%, {100 * effect.high:+.0f}%]"
-    if effect.resolution is not None:
-        interval += f" (evaluations {100 * effect.resolution:.0f}% apart)"
-    if reached == 0:
-        return f"never reached {target:.1%} (0/{seeds} seeds)"
-    if effect.unresolved:
-        return (f"unresolved: {effect.unresolved} runs reached {target:.1%} by their first evaluation "
-                f"(evaluations {100 * (effect.resolution or 0):.0f}% apart; evaluate more often)")
-    if effect.detectable and effect.estimate > 0 and reached < seeds:
-        return f"inconclusive: only {reached}/{seeds} seeds reached {target:.1%}"
-    if effect.detectable and effect.estimate < 0 and ref_reached < seeds:
-        return f"inconclusive: the reference reached {target:.1%} in only {ref_reached}/{seeds} seeds"
-    if not effect.detectable:
-        return f"no detectable difference in {unit} to {target:.1%} {interval}{tail}"
-    if effect.estimate > 0:
-        return f"reaches {target:.1%} {100 * effect.estimate:.0f}% sooner in {unit} {interval}{tail}"
-    return f"slower: reaches {target:.1%} with {100 * -effect.estimate:.0f}% more {unit} {interval}{tail}"

@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from tune_growth.cli import OneLineParser, fail
+from tune_growth.cli import OneLineParser, checked, count, fail, label_noise, positive, width
 from tune_growth.data import DATASETS, DatasetError, DataSpec, load_dataset, parse_classes
 from tune_growth.io import atomic_write, atomic_write_parquet, atomic_write_text
 from tune_growth.models.registry import MODELS
@@ -54,14 +54,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--download", action="store_true", help="let torchvision download (machines with internet)")
     p.add_argument("--image-size", type=int, default=None, help="decode size in px for imagenette")
     p.add_argument("--classes", default=None, help="keep only these class ids, e.g. 0-4 or 0,2,5-7 (relabelled 0..k-1)")
-    p.add_argument("--label-noise", type=float, default=0.0, metavar="P",
+    p.add_argument("--label-noise", type=label_noise(), default=0.0, metavar="P",
                    help="a fraction of the training labels replaced by another class (seeded; validation and "
                         "test untouched), e.g. 0.2")
-    p.add_argument("--val-fraction", type=float, default=0.1,
+    p.add_argument("--val-fraction", default=0.1,
+                   type=checked("--val-fraction", float, lambda v: 0 <= v < 1, "a fraction in [0, 1), e.g. 0.1"),
                    help="share of each class's training examples held out for validation, evaluated at every "
                         "record (default 0.1); 0 trains on all of them and evaluates the test split instead")
     p.add_argument("--model", default="lenet5", choices=sorted(MODELS), help="registered model")
-    p.add_argument("--width", type=float, default=1.0, help="channel multiplier (e.g. 0.25 for a narrow resnet9)")
+    p.add_argument("--width", type=width(), default=1.0, help="channel multiplier (e.g. 0.25 for a narrow resnet9)")
     p.add_argument("--pretrained", default=None, metavar="PATH",
                    help="weights for everything but the head: a model.pt from this command, a torchvision "
                         "resnet state dict, or 'imagenet' (torchvision's, downloaded once)")
@@ -74,13 +75,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help=f"any builder parameter, e.g. --set stages=4 --set h1_selection=diverse "
                         f"(names: {', '.join(sorted(DEFAULTS))})")
-    p.add_argument("--budget", type=float, default=None, help="total budget in epochs of the full training set")
+    p.add_argument("--budget", type=positive("--budget", "a positive number of epochs"), default=None, help="total budget in epochs of the full training set")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--compile", default="auto", choices=COMPILE_CHOICES,
                    help="torch.compile the training step (auto: on CUDA only)")
     p.add_argument("--precision", default="auto", choices=PRECISIONS, help="autocast precision")
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation and data order")
-    p.add_argument("--evals", type=int, default=20, help="evaluations spread over the budget (plus stage ends)")
+    p.add_argument("--evals", type=count("--evals"), default=20, help="evaluations spread over the budget (plus stage ends)")
     p.add_argument("--out", type=Path, required=True, help="output folder (created)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -89,8 +90,6 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        if not 0 <= args.val_fraction < 1:
-            raise ValueError(f"--val-fraction {args.val_fraction} is invalid; expected a fraction in [0, 1), e.g. 0.1")
         config = RunConfig(model=args.model, width=args.width, device=args.device, precision=args.precision,
                            compile=args.compile,
                            seed=args.seed, evals=args.evals, lr_rule=args.lr_rule, pretrained=args.pretrained,

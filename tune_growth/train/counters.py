@@ -1,5 +1,5 @@
 """Where the loop is and what it has summed since the last record. A checkpoint saves the
-counters as a plain dict (`to_dict`), so checkpoints stay readable without this class."""
+counters as a plain dict (`state_dict`), so checkpoints stay readable without this class."""
 
 from __future__ import annotations
 
@@ -47,7 +47,18 @@ class Counters:
         return mean
 
     def to_dict(self) -> dict:
+        """The counters as a plain dict of their fields."""
         return asdict(self)
+
+    def state_dict(self) -> dict:
+        """The counters as a checkpoint stores them (checkpoint.py): `to_dict`."""
+        return self.to_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        """Set every counter from a checkpoint's dict, in place; fields it predates keep their defaults."""
+        loaded = Counters.from_dict(state)
+        for f in fields(self):
+            setattr(self, f.name, getattr(loaded, f.name))
 
     @classmethod
     def from_dict(cls, state: dict) -> "Counters":

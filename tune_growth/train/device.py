@@ -1,11 +1,11 @@
 """Device and precision: one code path for CUDA and CPU.
 
 On the CPU the fastest setting depends on the model, so it comes from measurement, not a rule:
-CPU_FASTEST holds each model's fastest (precision, memory layout) on a bf16-capable CPU (the step
-times behind it are in the README's benchmark section, "CPU precision and layout per model").
-`precision="auto"` picks bf16 on CUDA with bf16 support; on a CPU with native bf16 (AMX or
-AVX512-BF16) it follows CPU_FASTEST; elsewhere fp32. Accuracy under bf16 is checked by the
-precision benchmark.
+each model's record (models/registry.py: cpu_precision, cpu_channels_last) holds its fastest
+(precision, memory layout) on a bf16-capable CPU (the step times behind it are in the README's
+benchmark section, "CPU precision and layout per model"). `precision="auto"` picks bf16 on CUDA
+with bf16 support; on a CPU with native bf16 (AMX or AVX512-BF16) it follows the record;
+elsewhere fp32. Accuracy under bf16 is checked by the precision benchmark.
 """
 
 from __future__ import annotations
@@ -15,21 +15,10 @@ from typing import Union
 
 import torch
 
+from tune_growth.models.registry import MODELS
+
 PRECISIONS = ("auto", "fp32", "bf16")
 DEVICES = ("auto", "cpu", "cuda")
-# model -> (precision, channels_last) measured fastest on a bf16-capable CPU (README, benchmarks).
-CPU_FASTEST: dict[str, tuple[str, bool]] = {
-    "lenet5": ("fp32", False),
-    "mlp": ("bf16", False),
-    "cnn": ("bf16", True),
-    "resnet9": ("bf16", True),
-    "xresnet18": ("bf16", True),
-    "resnet18": ("bf16", True),
-    "xresnet34": ("fp32", False),
-    "resnet34": ("fp32", False),
-    "xresnet50": ("bf16", True),
-    "resnet50": ("bf16", True),
-}
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -64,14 +53,16 @@ def resolve_precision(precision: str, device: torch.device, model_name: str) -> 
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     if not cpu_has_bf16():
         return "fp32"
-    return CPU_FASTEST.get(model_name, ("fp32", False))[0]
+    record = MODELS.get(model_name)
+    return "fp32" if record is None else record.cpu_precision  # an unmeasured model: fp32, which is exact
 
 
 def use_channels_last(device: Union[str, torch.device], model_name: str) -> bool:
     """channels_last pays for convolutions on CUDA tensor cores; on the CPU only where measured."""
+    record = MODELS.get(model_name)
     if torch.device(device).type == "cuda":
-        return model_name != "mlp"
-    return CPU_FASTEST.get(model_name, ("fp32", False))[1]
+        return record is None or record.convolutional
+    return record is not None and record.cpu_channels_last
 
 
 def autocast(device: torch.device, precision: str):

@@ -20,6 +20,9 @@ from tune_growth.train.lr_finder import cached_range_test, suggest
 # come back unchanged.
 Probe = Callable[[int, bool, int], tuple[list[float], list[float]]]
 
+# StageLR.state_dict()'s keys, which a checkpoint keeps at its top level (checkpoint.py)
+LR_STATE_KEYS = ("max_lr", "stage_lr", "lr_now")
+
 
 class StageLR:
     def __init__(self, schedule: Schedule, config: RunConfig, precision: str, data_fingerprint: str) -> None:
@@ -89,6 +92,7 @@ class StageLR:
                 group["momentum"] = momentum
 
     def state_dict(self) -> dict:
+        """The LRs fixed so far and the last one applied, under LR_STATE_KEYS (stage keys as strings)."""
         return {"max_lr": self.max_lr, "stage_lr": {str(k): v for k, v in self.stage_lr.items()}, "lr_now": self.now}
 
     def load_state_dict(self, state: dict) -> None:

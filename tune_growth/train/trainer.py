@@ -20,8 +20,9 @@ activation caches (frozen.py), each stage's LR and the policy (stage_lr.py), the
 from __future__ import annotations
 
 import math
-import time
+from dataclasses import asdict
 from functools import partial
+from time import perf_counter  # read through this module's name, so a test can hand it a clock
 from typing import Iterator
 
 import torch
@@ -36,8 +37,15 @@ from tune_growth.schedule.selection import cached_rankings, stage_indices
 from tune_growth.train import checkpoint
 from tune_growth.train.config import DIVERGED_LOSS, RunConfig
 from tune_growth.train.counters import Counters
-from tune_growth.train.device import (autocast, configure_cuda, default_eval_batch, pick_device, resolve_compile,
-                                     resolve_precision, use_channels_last)
+from tune_growth.train.device import (
+    autocast,
+    configure_cuda,
+    default_eval_batch,
+    pick_device,
+    resolve_compile,
+    resolve_precision,
+    use_channels_last,
+)
 from tune_growth.train.evaluation import diverged_metrics, feature_logits, image_logits, split_metrics
 from tune_growth.train.frozen import FrozenPrefix
 from tune_growth.train.loss import StageLoss
@@ -186,18 +194,12 @@ class Trainer:
         ctr, s = self.counters, self.schedule
         if self.lr.max_lr is None:
             self.find_max_lr()
-        mark = time.perf_counter()  # the training clock runs from here to the next record
+        mark = perf_counter()  # the training clock runs from here to the next record
         while ctr.stage < len(s.stages) and ctr.status == "running":
             k = ctr.stage
             if self.stream is None:
                 self.enter_stage(k)
-            self.lr.apply(k, ctr, self.stage_steps, self.optimizer)
-            loss = self._loss(self._batch(k, self.stream.next(s.batch_size), self.generator))
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            self.loss_sum += loss.detach()  # on the device: no host sync per step
-            ctr.add_step(s.batch_size, s.stages[k].image_size)
+            self._step(k)
             stage_done = ctr.stage_step >= self.stage_steps[k]
             if stage_done:  # advance before yielding, so a checkpoint taken now never straddles stages
                 ctr.next_stage()
@@ -205,22 +207,40 @@ class Trainer:
             if ctr.stage == len(s.stages):
                 ctr.status = "completed"
             if ctr.eval_due(self.eval_every) or stage_done or ctr.status != "running":
-                # The one read of the losses since the last record: a NaN or infinite one among
-                # them ends the run here, at most one evaluation after it appeared.
-                ctr.loss_sum = float(self.loss_sum)
-                self.loss_sum.zero_()
-                if not math.isfinite(ctr.loss_sum):
-                    ctr.status = "diverged"
-                self._sync()
-                stop = time.perf_counter()
-                ctr.wall += stop - mark
-                record = self._record(k, stage_done)
-                ctr.eval_seconds += time.perf_counter() - stop  # the evaluation
-                record["eval_seconds"] = ctr.eval_seconds
-                handed = time.perf_counter()
+                record = self._take_record(k, stage_done, mark)
+                handed = perf_counter()
                 yield record
-                mark = time.perf_counter()
+                mark = perf_counter()
                 ctr.eval_seconds += mark - handed  # what the consumer did with it: checkpoint, report
+
+    def _step(self, k: int) -> None:
+        """One optimizer step of stage k. It never waits for the device: its loss is summed there."""
+        ctr, s = self.counters, self.schedule
+        self.lr.apply(k, ctr, self.stage_steps, self.optimizer)
+        loss = self._loss(self._batch(k, self.stream.next(s.batch_size), self.generator))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.loss_sum += loss.detach()  # on the device: no host sync per step
+        ctr.add_step(s.batch_size, s.stages[k].image_size)
+
+    def _take_record(self, k: int, stage_end: bool, mark: float) -> Record:
+        """The record closing the training interval begun at `mark` (perf_counter seconds): the
+        training clock stops at the device's last queued step, and the evaluation is clocked apart."""
+        ctr = self.counters
+        # The one read of the losses since the last record: a NaN or infinite one among them ends
+        # the run here, at most one evaluation after it appeared.
+        ctr.loss_sum = float(self.loss_sum)
+        self.loss_sum.zero_()
+        if not math.isfinite(ctr.loss_sum):
+            ctr.status = "diverged"
+        self._sync()
+        stop = perf_counter()
+        ctr.wall += stop - mark
+        record = self._record(k, stage_end)
+        ctr.eval_seconds += perf_counter() - stop  # the evaluation
+        record["eval_seconds"] = ctr.eval_seconds
+        return record
 
     def full_problem_share(self, examples: int) -> float:
         """Fraction of the budget spent so far in the final stage (the full problem)."""
@@ -270,8 +290,22 @@ class Trainer:
                       **metrics, wall_seconds=ctr.wall, eval_seconds=ctr.eval_seconds, compute=ctr.compute,
                       status=ctr.status, stage_end=stage_end, finished=finished)
 
+    # --- checkpoints (checkpoint.py) -----------------------------------------------------------
+    def _parts(self) -> checkpoint.Parts:
+        return checkpoint.Parts(self.device, self.model, self.optimizer, self.generator, self.host_generator,
+                                self.counters, self.lr)
+
     def state_dict(self) -> dict:
-        return checkpoint.capture(self)
+        """The trainer's state between records, in checkpoint.TrainState's on-disk form."""
+        stream = None if self.stream is None else self.stream.state_dict()
+        return checkpoint.capture(self._parts(), stream, self.schedule.to_json(), asdict(self.config)).to_dict()
 
     def load_state_dict(self, state: dict) -> None:
-        checkpoint.restore(self, state)
+        """Resume from `state_dict()`'s form (older checkpoints included) on a fresh trainer built
+        with the same schedule; a mid-stage checkpoint sets its stage up again, then its stream."""
+        saved = checkpoint.TrainState.from_dict(state)
+        checkpoint.restore(self._parts(), saved, self.schedule.to_json())
+        self.stream = None
+        if saved.stream is not None:
+            self.enter_stage(self.counters.stage)
+            self.stream.load_state_dict(saved.stream)

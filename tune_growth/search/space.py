@@ -1,6 +1,7 @@
-"""Search-space files: loading by name (the shipped spaces, modules of this package, found from any
-working folder, since they install with the package) or by path (a user's file), and validation that runs before
-Ray starts, so a typo costs a one-line error instead of a cluster.
+"""Search-space files: loading by name (the shipped spaces: the project's top-level search_spaces/
+folder, installed as the package tune_growth.search.spaces, so they are found from any working
+folder) or by path (a user's file), and validation that runs before Ray starts, so a typo costs a
+one-line error instead of a cluster.
 
 A space file declares constants and one define-by-run function; it computes nothing:
 
@@ -27,7 +28,6 @@ import optuna
 from tune_growth.schedule.builders import DEFAULTS, HYPOTHESES
 from tune_growth.search.scheduler import SETTLE
 
-SPACES_DIR = Path(__file__).resolve().parent  # the shipped spaces; _common.py is what they share
 REQUIRED = ("FIXED", "METRIC", "MODE", "DATASET", "MODEL", "BUDGET_EPOCHS", "NUM_TRIALS", "PHASE_START", "space")
 METRICS = ("val_acc", "val_loss")  # select on validation; the test split is for the final report
 # Parameters that belong to the run, not the schedule: a space may not suggest them.
@@ -60,8 +60,15 @@ class Space:
         return self.fixed["hypothesis"]
 
 
+def spaces_dir() -> Path:
+    """The shipped spaces' folder (search_spaces/ in a checkout, tune_growth/search/spaces/ once
+    installed); _common.py there is what they share."""
+    spec = importlib.util.find_spec("tune_growth.search.spaces")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
 def available() -> list[str]:
-    return sorted(p.stem for p in SPACES_DIR.glob("*.py") if not p.name.startswith("_"))
+    return sorted(p.stem for p in spaces_dir().glob("*.py") if not p.name.startswith("_"))
 
 
 def resolve(name_or_path: str) -> Path:
@@ -72,7 +79,7 @@ def resolve(name_or_path: str) -> Path:
             raise SpaceError(f"search space file {name_or_path!r} does not exist; expected a .py file "
                              f"or one of {', '.join(available())}")
         return path.resolve()
-    path = SPACES_DIR / f"{name_or_path}.py"
+    path = spaces_dir() / f"{name_or_path}.py"
     if not path.is_file():
         raise SpaceError(f"unknown search space {name_or_path!r}; expected one of {', '.join(available())} "
                          "or a path to a .py file")
