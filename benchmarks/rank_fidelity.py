@@ -57,7 +57,7 @@ def train(params: dict, data, config: RunConfig) -> dict:
     schedule = build_schedule(params, data, config.cache_dir)
     trainer = Trainer(schedule, data, config)
     full = baseline_compute(data, schedule.budget_epochs)
-    records = [(r["compute"] / full, trainer.full_problem_share(r["examples"]), r["val_acc"], r["finished"])
+    records = [(r["compute"] / full, trainer.full_problem_share(r["examples"], r["compute"]), r["val_acc"], r["finished"])
                for r in trainer.run()]
     return {"val_acc": records[-1][2], "compute": trainer.counters.compute, "records": records,
             "status": trainer.counters.status}

@@ -2,7 +2,7 @@
 parameters asked only when that axis is chosen (define-by-run)."""
 
 from tune_growth.search.spaces._common import BUDGET_EPOCHS, DATASET, METRIC, MODE, MODEL, NUM_TRIALS  # noqa: F401
-from tune_growth.search.spaces._common import lr_mult, stage_shares
+from tune_growth.search.spaces._common import stage_shares, training_knobs
 
 FIXED = {"hypothesis": "h1+h2+h3", "crop_pad": 2, "h2_order": "coarse_to_fine"}
 PHASE_START = 0.4
@@ -19,4 +19,4 @@ def space(trial):
         trial.suggest_int("h2_start", 2, 5)
     if "h3" in hypothesis:
         trial.suggest_float("h3_start", 0.3, 0.8)
-    lr_mult(trial)
+    training_knobs(trial)

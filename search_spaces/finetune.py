@@ -7,7 +7,7 @@ Run it from pretrained weights every node can read, e.g. a model.pt written by
 The baseline control is the same pretrained model fine-tuned all at once (one unfrozen stage).
 """
 
-from tune_growth.search.spaces._common import METRIC, MODE, lr_mult  # noqa: F401
+from tune_growth.search.spaces._common import METRIC, MODE, training_knobs  # noqa: F401
 
 FIXED = {"hypothesis": "finetune", "crop_pad": 2}
 DATASET, MODEL, WIDTH = "mnist5k", "xresnet18", 0.5
@@ -23,4 +23,4 @@ def space(trial):
     trial.suggest_float("ft_unfreeze_lr_mult", 0.1, 30.0, log=True)  # valley is timid on some data (README)
     trial.suggest_float("ft_cycle_len", 0.5, 3.0)
     trial.suggest_float("cycle_mult", 1.0, 3.0)
-    lr_mult(trial)
+    training_knobs(trial, lr_policies=())  # each stage sets its own policy (the recipe's)

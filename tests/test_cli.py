@@ -85,6 +85,8 @@ def test_study_hypotheses_builds_the_default_schedules_on_the_studys_dataset(tmp
     entries = collect(config, data)
     assert {"h1", "h3", "baseline", "random_growing", "budgeted"} <= set(entries)
     assert len(entries["h1"].stages) == 2 and entries["h3"].stages[0].image_size < data.image_size
-    assert {s.budget_epochs for s in entries.values()} == {4.0}
+    # every schedule at the study's budget, but H3's equal-compute baseline: at H3's smaller compute
+    assert {s.budget_epochs for label, s in entries.items() if label != "baseline_at_h3"} == {4.0}
+    assert entries["baseline_at_h3"].budget_epochs < 4.0 and "baseline_at_h1" not in entries
     with pytest.raises(Exception, match="--hypotheses h9 is invalid"):
         collect(study_config(parser().parse_args(["--hypotheses", "h9", "--out", str(tmp_path)])), data)

@@ -42,9 +42,29 @@ def test_fine_tuning_stages_round_trip_and_older_json_still_loads():
     assert Schedule.from_json(plain.to_json()) == plain
 
 
+def test_at_a_compute_budget_a_half_size_stage_trains_four_times_the_examples():
+    half = Schedule((Stage(ALL, None, 14, 0.5), Stage(ALL, None, 28, 0.5)), 10, budget_epochs=1.0,
+                    budget_unit="compute")
+    small, full = half.stage_examples(4000, 28)
+    assert (small, full) == (8000, 2000) and small == 4 * full  # equal compute: 8000 x 14^2 == 2000 x 28^2
+    s = three_stage(budget_epochs=2.0, budget_unit="compute")
+    counts = s.stage_examples(4000, 28)
+    assert counts == [1600, 4800, 6400]  # 5% and 15% of 2 x 4000 x 28^2 at 14 px, the rest at 28 px
+    assert sum(n * st.image_size ** 2 for n, st in zip(counts, s.stages)) == s.total_budget(4000, 28) == 2 * 4000 * 28 ** 2
+    assert three_stage(budget_epochs=2.0).stage_examples(4000, 28) == [400, 1200, 6400]  # epochs: examples
+
+
+def test_the_budget_unit_round_trips_and_an_epoch_schedule_serialises_as_before():
+    compute = three_stage(budget_unit="compute")
+    assert Schedule.from_json(compute.to_json()) == compute and "budget_unit" in compute.to_dict()
+    assert "budget_unit" not in three_stage().to_dict()  # caches keyed by an epoch schedule's JSON stay valid
+    with pytest.raises(ScheduleError, match="budget_unit='pixels' is invalid; expected one of epochs, compute"):
+        three_stage(budget_unit="pixels")
+
+
 def test_stage_examples_follow_shares_and_sum_to_budget():
     s = three_stage(budget_epochs=2.0)
-    counts = s.stage_examples(4000)
+    counts = s.stage_examples(4000, 28)
     assert counts == [400, 1200, 6400] and sum(counts) == 8000
 
 

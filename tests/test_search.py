@@ -178,6 +178,22 @@ def test_same_command_and_seed_give_the_same_trial_configs(searched, mnist, tmp_
     assert first["config_json"].tolist() == second["config_json"].tolist()
 
 
+def test_a_search_at_a_compute_budget_gives_every_trial_the_same_compute(ray_session, mnist, tmp_path):
+    opts = options(tmp_path, "h3compute", trials=4, space="h3", stopping="none", budget_unit="compute")
+    run_search(opts, mnist)
+    from tune_growth.results.export import read_experiment
+    trials, _ = read_experiment(opts.experiment_dir)
+    assert (trials["status"] == "completed").all() and (trials["param_budget_unit"] == "compute").all()
+    assert all(Schedule.from_json(j).budget_unit == "compute" for j in trials["schedule_json"])
+    # budget_used is compute over the budget's: every schedule spends it all, as the baseline does (the
+    # last batch of each stage rounds up: 43 batches of 128 for the baseline's 5,400 examples, 1.9% over)
+    used = trials["budget_used"]
+    assert used.between(0.999, 1.03).all() and (used / used[0] - 1).abs().lt(0.01).all(), used.tolist()
+    shrinks = trials["schedule"].str.contains("@[0-9]px|@1[0-9]px|@2[0-7]px")
+    assert shrinks.any() and (trials.loc[shrinks, "examples"] > trials.loc[0, "examples"]).all()  # small images: more
+    assert json.loads((opts.experiment_dir / "search.json").read_text())["budget_unit"] == "compute"
+
+
 def test_asha_lets_a_late_blooming_schedule_survive_the_first_rung(ray_session, mnist, tmp_path):
     """A: the baseline at a timid LR, steadily ahead early. B: an H2 curriculum that trains on two
     classes for 35% of the budget (all-class accuracy <= 20% by design), then wins at full budget.
@@ -299,7 +315,8 @@ BAD_CLI = textwrap.dedent('''
     cases = [["h9"], ["/nowhere/space.py"], ["h1", "--trials", "0"], ["h1", "--budget", "-1"],
              ["h1", "--gpus-per-trial", "lots"], ["h1", "--dataset", "cifar10", "--data-root", "/nowhere"],
              ["h1", "--resume", "--name", "never_ran"], ["h1", "--concurrency", "0"], ["h1", "--model", "vgg"],
-             ["h1", "--label-noise", "1.5"], ["h1", "--gpus-per-trial", "1"], ["exists"]]
+             ["h1", "--label-noise", "1.5"], ["h1", "--budget-unit", "pixels"], ["h1", "--gpus-per-trial", "1"],
+             ["exists"]]
     if torch.cuda.is_available():  # there that request is valid: it would start a real search
         cases.remove(["h1", "--gpus-per-trial", "1"])
     out = []
@@ -327,7 +344,8 @@ def test_bad_search_input_exits_2_before_ray_starts(tmp_path):
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     expected = ["unknown search space 'h9'", "does not exist", "--trials 0 is invalid", "--budget -1.0 is invalid",
                 "--gpus-per-trial 'lots' is invalid", "'/nowhere' is not a folder", "no experiment at",
-                "--concurrency 0 is invalid", "invalid choice: 'vgg'", "--label-noise 1.5 is invalid", "asks for GPUs but this machine has none",
+                "--concurrency 0 is invalid", "invalid choice: 'vgg'", "--label-noise 1.5 is invalid",
+                "invalid choice: 'pixels'", "asks for GPUs but this machine has none",
                 "exists; pass --resume"]
     if torch.cuda.is_available():
         expected.remove("asks for GPUs but this machine has none")

@@ -3,8 +3,9 @@
 import optuna
 import pytest
 
-from tune_growth.schedule.builders import build_schedule
+from tune_growth.schedule.builders import DEFAULTS, RECIPE, build_schedule
 from tune_growth.search import spaces
+from tune_growth.search.spaces._common import TRAINING_KNOBS
 
 
 @pytest.mark.parametrize("name", spaces.available())
@@ -17,6 +18,34 @@ def test_every_space_builds_valid_schedules(name, mnist):
         assert schedule.stages[-1].per_class is None and schedule.stages[-1].image_size == 28
         if len(schedule.stages) > 1:  # PHASE_START bounds the early stages: ASHA's first rung comes after
             assert 1 - schedule.stages[-1].share <= space.phase_start + 1e-9
+
+
+def _training_knobs(name: str) -> tuple[dict, dict]:
+    """(the distributions of the run-wide training settings a space tunes, the values of those it
+    fixes); define-by-run spaces ask some parameters only on some branches, so 30 draws."""
+    space, tuned = spaces.load(name), {}
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(30):
+        trial = study.ask()
+        space.fn(trial)
+        tuned |= {k: d for k, d in trial.distributions.items() if k in RECIPE}
+    return tuned, {k: v for k, v in space.fixed.items() if k in RECIPE}
+
+
+# a recipe whose stages set their own LR policies (fine-tuning's SGDR restarts, cycle_mult among
+# them) has no run-wide policy to tune
+OWN_POLICIES = {"finetune": {"lr_policy", "cycle_mult"}}
+
+
+@pytest.mark.parametrize("name", spaces.available())
+def test_every_space_tunes_the_same_training_knobs_the_same_way(name):
+    assert set(TRAINING_KNOBS) <= set(RECIPE) <= set(DEFAULTS)
+    exempt = OWN_POLICIES.get(name, set())
+    drop = lambda knobs: {k: v for k, v in knobs.items() if k not in exempt}  # noqa: E731
+    tuned, fixed = (drop(k) for k in _training_knobs(name))
+    base_tuned, base_fixed = (drop(k) for k in _training_knobs("baseline"))
+    assert set(tuned) == set(TRAINING_KNOBS) - exempt
+    assert tuned == base_tuned and fixed == base_fixed
 
 
 def test_shipped_spaces_cover_the_hypotheses_and_controls():

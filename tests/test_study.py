@@ -107,6 +107,44 @@ def test_the_random_order_control_matches_h1_when_h1_is_studied(mnist, tmp_path)
     assert set(fewer) == {"h1+h2", "h1", "baseline", "random_growing"}
 
 
+def test_the_equal_compute_control_spends_the_compute_of_its_schedule(ray_session, mnist, tmp_path):
+    # H3's matched control: the baseline at H3's compute. Planned at an epoch budget, then run:
+    # both spend the same examples x pixels (within 1%) at every budget of the sweep.
+    h3 = build_schedule({"hypothesis": "h3", "budget_epochs": 1.0, "max_lr": 0.05, "h3_start": 0.5,
+                         "early_share": 0.4, "batch_size": 16}, mnist)  # 100+ steps: half a step is < 1%
+    path = tmp_path / "h3.json"
+    path.write_text(h3.to_json())
+    out = tmp_path / "study"
+    assert main(["--schedule", str(path), "--seeds", "3", "--evals", "2", "--out", str(out), "--budgets", "0.5", "1",
+                 "--controls", "equal_compute"]) == 0
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert set(runs["label"]) == {"h3", "baseline", "baseline_at_h3"}
+    mean = runs.groupby(["budget", "label"])["compute"].mean().unstack()
+    assert ((mean["baseline_at_h3"] / mean["h3"] - 1).abs() < 0.01).all(), mean
+    assert (mean["h3"] < 0.9 * mean["baseline"]).all()  # small images cost less: the plain baseline spends more
+    effects = pd.read_parquet(out / "effects.parquet")
+    assert {"baseline", "baseline_at_h3"} <= set(effects.loc[effects["label"] == "h3", "reference"])
+    assert "h3 against the equal-compute baseline (h3's compute)" in (out / "study.md").read_text()
+
+
+def test_a_study_at_a_compute_budget_gives_every_schedule_the_same_compute(mnist, tmp_path):
+    from tune_growth.study.__main__ import collect, parser
+    from tune_growth.study.config import study_config
+    from tune_growth.train.config import RunConfig
+    from tune_growth.train.trainer import Trainer
+    path = tmp_path / "h3.json"
+    path.write_text(build_schedule({"hypothesis": "h3", "budget_epochs": 1.0, "h3_start": 0.5}, mnist).to_json())
+    args = ["--schedule", str(path), "--out", str(tmp_path / "study"), "--budget-unit", "compute"]
+    entries = collect(study_config(parser().parse_args(args)), mnist)
+    assert "baseline_at_h3" not in entries  # at a compute budget the baseline already spends H3's compute
+    planned = {}
+    for label in ("h3", "baseline"):
+        trainer = Trainer(entries[label], mnist, RunConfig(device="cpu", cache_dir=str(tmp_path)))
+        planned[label] = sum(n * st.image_size ** 2 * entries[label].batch_size
+                             for n, st in zip(trainer.stage_steps, entries[label].stages))
+    assert abs(planned["h3"] / planned["baseline"] - 1) < 0.01
+
+
 @pytest.mark.parametrize("args, message", [
     ([], "nothing to study"),
     (["--seeds", "2", "--schedule", "x.json"], "--seeds 2 is invalid; expected >= 3"),
@@ -123,6 +161,13 @@ def test_study_bad_input_exits_2(args, message, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+def test_a_bad_budget_unit_is_refused_while_parsing(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--budget-unit", "pixels", "--schedule", "x.json"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and err.count("\n") == 1 and "invalid choice: 'pixels'" in err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without GPUs")

@@ -50,6 +50,7 @@ def test_train_cli_runs_and_writes_results(tmp_path):
     (["--dataset", "cifar10", "--data-root", "/nonexistent/cifar"], "'/nonexistent/cifar' is not a folder"),
     (["--schedule", "/nonexistent.json"], "is not a file"),
     (["--precision", "fp8"], "invalid choice: 'fp8'"),
+    (["--budget-unit", "pixels"], "invalid choice: 'pixels'"),
     (["--val-fraction", "1"], "--val-fraction 1.0 is invalid"),
     (["--device", "tpu"], "device 'tpu' is invalid"),
 ])

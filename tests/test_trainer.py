@@ -100,6 +100,24 @@ def test_records_cover_stage_ends_and_the_lr_follows_global_progress(mnist, tmp_
     assert records[-1]["compute"] == sum(n * 128 * st.image_size ** 2 for n, st in zip(trainer.stage_steps, s.stages))
 
 
+def test_at_a_compute_budget_a_half_size_stage_trains_four_times_the_examples(mnist, tmp_path):
+    from tune_growth.schedule.core import Schedule, Stage
+    every = tuple(range(10))
+    # 0.2 full-size epochs of the 3,600 training images: 1,440 at 14 px and 360 at 28 px, 40 a batch
+    s = Schedule((Stage(every, None, 14, 0.5), Stage(every, None, 28, 0.5)), 10, hypothesis="h3", budget_epochs=0.2,
+                 batch_size=40, max_lr=0.05, budget_unit="compute")
+    trainer = Trainer(s, mnist, RunConfig(device="cpu", evals=4, cache_dir=str(tmp_path)))
+    records = list(trainer.run())
+    ends = [r for r in records if r["stage_end"]]
+    small, full = ends[0]["examples"], ends[1]["examples"] - ends[0]["examples"]
+    assert (small, full) == (1440, 360)  # the same compute each: 4x the examples at half the side
+    assert records[-1]["compute"] == 0.2 * len(mnist.train_y) * 28 ** 2  # examples x pixels of the budget
+    assert trainer.full_problem_share(records[-1]["examples"], records[-1]["compute"]) == 0.5
+    # evaluations every quarter of the compute (141,120 examples x px): after 720 examples at 14 px, then 200
+    # into the 28 px stage; spaced by examples (every 720) the second would not exist
+    assert [r["examples"] for r in records if not r["stage_end"]] == [720, 1640]
+
+
 def test_seen_class_metrics_restrict_to_the_stage_classes(mnist, tmp_path):
     # 2 epochs: stage 0 gets 4 steps on its two classes (1 epoch of the 3,600 training images gave it 2)
     s = build_schedule({"hypothesis": "h2", "stages": 3, "h2_start": 2, "budget_epochs": 2.0,

@@ -53,6 +53,20 @@ def label_noise(flag: str = "--label-noise") -> Callable[[str], float]:
     return checked(flag, float, lambda v: 0 <= v < 1, "a fraction in [0, 1), e.g. 0.2")
 
 
+def add_budget_unit(parser: argparse.ArgumentParser, units: tuple[str, ...]) -> None:
+    """--budget-unit, the same on train, search and study: what a budget counts (`units`:
+    schedule.core.BUDGET_UNITS; None leaves the default, epochs)."""
+    parser.add_argument("--budget-unit", choices=units, default=None,
+                        help="what a budget counts: epochs (passes over the training set; the default) or compute "
+                             "(the examples x pixels of that many passes at full size, shared by the stages, so a "
+                             "half-size stage trains 4x the examples)")
+
+
+def budget_words(unit: str) -> str:
+    """How a budget's number reads: '20 epochs', or '20 full-size epochs of compute'."""
+    return "full-size epochs of compute" if unit == "compute" else "epochs"
+
+
 def fail(message: str) -> int:
     """Print a one-line error to stderr and return exit code 2."""
     print(f"error: {message}", file=sys.stderr)

@@ -35,6 +35,11 @@ HYPOTHESES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "finetune": (("finetune",), {}),
 }
 
+# The run-wide training settings (every other parameter shapes the stages): what "equal knobs"
+# means when schedules are compared (tests/test_search_spaces.py)
+RECIPE = ("batch_size", "max_lr", "lr_mult", "lr_policy", "pct_start", "cycles", "cycle_mult", "warmup",
+          "weight_decay", "optimizer", "label_smoothing", "crop_pad", "flip", "cutout", "mixup_alpha", "tta")
+
 DEFAULTS: dict[str, Any] = {
     "hypothesis": "baseline",
     "stages": 3,            # stage count for a growing schedule (the baseline has one)
@@ -46,7 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "h2_start": 2,          # classes in the first stage (the last has all)
     "h2_order": "coarse_to_fine",
     "h3_start": 0.5,        # first stage's image side as a fraction of full size (the last is full)
-    "budget_epochs": 20.0, "batch_size": "auto", "max_lr": "find", "lr_mult": 1.0,
+    "budget_epochs": 20.0, "budget_unit": "epochs", "batch_size": "auto", "max_lr": "find", "lr_mult": 1.0,
     "lr_policy": "onecycle", "pct_start": 0.25, "cycles": 3, "cycle_mult": 2.0, "warmup": 0.0,
     "weight_decay": 5e-4, "optimizer": "sgd", "label_smoothing": 0.0,
     "crop_pad": 0, "flip": False, "cutout": 0, "mixup_alpha": 0.0, "tta": False, "selection_seed": 0,
@@ -163,7 +168,8 @@ def _schedule(stages: tuple[Stage, ...], name: str, p: Mapping[str, Any], data: 
     max_lr = p["max_lr"] if p["max_lr"] == "find" else float(p["max_lr"])
     schedule = Schedule(stages, data.num_classes, name, float(p["budget_epochs"]), int(p["batch_size"]), policy,
                         max_lr, float(p["lr_mult"]), float(p["weight_decay"]), p["optimizer"],
-                        float(p["label_smoothing"]), augment, bool(p["tta"]), selection, int(p["selection_seed"]))
+                        float(p["label_smoothing"]), augment, bool(p["tta"]), selection, int(p["selection_seed"]),
+                        p["budget_unit"])
     schedule.check_dataset(data.examples_per_class().tolist(), data.image_size)
     return schedule
 

@@ -20,6 +20,9 @@ from tune_growth.schedule.rankers import RANKERS
 
 SCHEMA_VERSION = 1
 OPTIMIZERS = ("sgd", "adamw")
+# What budget_epochs counts: passes over the training set (epochs), or the compute of that many
+# passes at full size (compute, examples x pixels): a stage at half the side then trains 4x the examples
+BUDGET_UNITS = ("epochs", "compute")
 SELECTIONS = tuple(RANKERS)  # the example-selection methods a schedule may name (rankers.py)
 MIN_IMAGE_SIZE = 8  # pixels: the smallest input every registered model accepts
 
@@ -95,8 +98,10 @@ class Stage:
 @dataclass(frozen=True)
 class Schedule:
     """Stages plus run-wide settings. Units: budget_epochs in passes over the full training set
-    (total examples = budget_epochs x train size); batch_size in examples; max_lr a number or
-    "find" (the LR finder's suggestion, times lr_mult)."""
+    (budget_unit "epochs": total examples = budget_epochs x train size), or in the compute of that
+    many passes at full size (budget_unit "compute": total examples x pixels = budget_epochs x
+    train size x full side^2, each stage spending its share of it); batch_size in examples; max_lr
+    a number or "find" (the LR finder's suggestion, times lr_mult)."""
 
     stages: tuple[Stage, ...]
     num_classes: int
@@ -113,6 +118,7 @@ class Schedule:
     tta: bool = False
     selection: str = "random"
     selection_seed: int = 0
+    budget_unit: str = "epochs"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stages", tuple(self.stages))
@@ -124,16 +130,37 @@ class Schedule:
         n = len(self.stages)
         return f"{n} stage{'s' if n > 1 else ''}: " + " → ".join(s.describe(self.num_classes) for s in self.stages)
 
-    def stage_examples(self, train_size: int) -> list[int]:
-        """Planned examples per stage: share x budget, rounded; the last absorbs the rounding."""
-        total = int(round(self.budget_epochs * train_size))
-        counts = [int(round(s.share * total)) for s in self.stages[:-1]]
-        return counts + [max(0, total - sum(counts))]
+    def total_budget(self, train_size: int, full_image_size: int) -> float:
+        """The budget in its unit's terms: examples (epochs), or examples x pixels (compute)."""
+        return self.budget_epochs * train_size * (full_image_size ** 2 if self.budget_unit == "compute" else 1)
+
+    def stage_examples(self, train_size: int, full_image_size: int) -> list[int]:
+        """Planned examples per stage, rounded; the last absorbs the rounding. epochs: share x the
+        budget's examples. compute: share x the budget's examples x pixels / the stage's pixels, so a
+        stage at half the full side trains 4x the examples of a full-size stage of the same share."""
+        total = self.total_budget(train_size, full_image_size)
+        cost = [st.image_size ** 2 if self.budget_unit == "compute" else 1 for st in self.stages]  # per example
+        counts = [int(round(st.share * total / c)) for st, c in zip(self.stages[:-1], cost)]
+        spent = sum(n * c for n, c in zip(counts, cost))
+        return counts + [max(0, int(round((total - spent) / cost[-1])))]
+
+    def stage_steps(self, train_size: int, full_image_size: int) -> list[int]:
+        """Optimizer steps per stage: its planned examples in whole batches (at least one)."""
+        return [max(1, math.ceil(e / self.batch_size)) for e in self.stage_examples(train_size, full_image_size)]
+
+    def planned_compute(self, train_size: int, full_image_size: int) -> int:
+        """Examples x pixels the run will spend: every step's batch at its stage's side."""
+        steps = self.stage_steps(train_size, full_image_size)
+        return sum(n * self.batch_size * st.image_size ** 2 for n, st in zip(steps, self.stages))
 
     # --- JSON ----------------------------------------------------------------------------
     def to_dict(self) -> dict:
+        """asdict with the schema version; budget_unit only when it is not epochs, so an epoch
+        schedule serialises (and keys its caches) as before the unit existed."""
         out = {"version": SCHEMA_VERSION, **asdict(self)}
         out["stages"] = [s.to_dict() for s in self.stages]
+        if self.budget_unit == "epochs":
+            del out["budget_unit"]
         return out
 
     def to_json(self) -> str:
@@ -225,6 +252,8 @@ def _validate(s: Schedule) -> None:
         bad(f"stage shares summing to {total:.6g}", "shares that add up to 1")
     if not isinstance(s.budget_epochs, (int, float)) or not math.isfinite(s.budget_epochs) or s.budget_epochs <= 0:
         bad(f"budget_epochs={s.budget_epochs!r}", "a positive number of epochs")
+    if s.budget_unit not in BUDGET_UNITS:
+        bad(f"budget_unit={s.budget_unit!r}", f"one of {', '.join(BUDGET_UNITS)}")
     if not isinstance(s.batch_size, int) or s.batch_size < 1:
         bad(f"batch_size={s.batch_size!r}", "an integer >= 1")
     if s.max_lr != "find" and (not isinstance(s.max_lr, (int, float)) or not s.max_lr > 0):

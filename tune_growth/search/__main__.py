@@ -12,12 +12,23 @@ import sys
 from pathlib import Path
 
 from tune_growth.cache import DEFAULT_CACHE_DIR
-from tune_growth.cli import OneLineParser, checked, count, fail, label_noise, parse_gpus, positive, width
+from tune_growth.cli import (
+    OneLineParser,
+    add_budget_unit,
+    budget_words,
+    checked,
+    count,
+    fail,
+    label_noise,
+    parse_gpus,
+    positive,
+    width,
+)
 from tune_growth.data import DATASETS, DatasetError, DataSpec, load_dataset, parse_classes
 from tune_growth.models.pretrained import IMAGENET, load_pretrained
 from tune_growth.models.registry import MODELS, build_model
 from tune_growth.schedule.builders import build_schedule
-from tune_growth.schedule.core import ScheduleError
+from tune_growth.schedule.core import BUDGET_UNITS, ScheduleError
 from tune_growth.search import spaces
 from tune_growth.search.run import DEFAULT_STOPPING, STOPPING, TENSORBOARD
 from tune_growth.search.searcher import SAMPLERS
@@ -45,7 +56,9 @@ def parser() -> OneLineParser:
     p.add_argument("--model", choices=sorted(MODELS), help="model (default: the space's)")
     p.add_argument("--width", type=width(), help="model channel multiplier (default: the space's)")
     p.add_argument("--trials", type=count("--trials"), help="number of trials, the baseline control included (default: the space's)")
-    p.add_argument("--budget", type=positive("--budget", "a positive number of epochs"), help="epochs of the full training set per trial (default: the space's)")
+    p.add_argument("--budget", type=positive("--budget", "a positive number of epochs"),
+                   help="epochs of the full training set per trial (default: the space's; see --budget-unit)")
+    add_budget_unit(p, BUDGET_UNITS)
     p.add_argument("--concurrency", type=count("--concurrency"), help="trials at once (default: as many as the resources fit)")
     p.add_argument("--cpus-per-trial", type=positive("--cpus-per-trial"), help="CPUs per trial (default 1)")
     p.add_argument("--gpus-per-trial", help="GPUs per trial, fractions share one (default: 0.25 if the cluster has GPUs, else 0)")
@@ -80,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         space = spaces.load(args.space)
         dataset, model = args.dataset or space.dataset, args.model or space.model
         noise = f"_noise{args.label_noise:g}" if args.label_noise else ""
-        name = args.name or f"{space.name}_{dataset}_{model}{noise}_s{args.seed}"
+        unit = args.budget_unit or "epochs"
+        name = args.name or f"{space.name}_{dataset}_{model}{noise}{'_compute' if unit == 'compute' else ''}_s{args.seed}"
         storage = args.storage.expanduser().resolve()
         if (storage / name).exists() and not args.resume:
             raise ValueError(f"experiment {str(storage / name)!r} exists; pass --resume to continue it or --name for a new one")
@@ -101,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         # one dry run of the space, built into a schedule for this dataset, catches bad values early
         import optuna
         trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=args.seed)).ask()
-        build_schedule({**space.fixed, **(space.fn(trial) or {}), **trial.params}, data, DEFAULT_CACHE_DIR)
+        build_schedule({**space.fixed, **(space.fn(trial) or {}), **trial.params, "budget_unit": unit}, data,
+                       DEFAULT_CACHE_DIR)
     except (spaces.SpaceError, DatasetError, ScheduleError, ValueError) as err:
         return fail(str(err))
 
@@ -117,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                          stopping="none" if args.no_asha else args.stopping, sampler=args.sampler,
                          reduction_factor=args.reduction_factor, rungs=args.rungs,
                          evals=args.evals, precision=args.precision, pretrained=pretrained,
-                         verbose=2 if args.verbose else 1)
+                         verbose=2 if args.verbose else 1, budget_unit=unit)
     print(plan(opts), flush=True)
     print(f"watch it: optuna-dashboard {opts.journal} | tensorboard --logdir {opts.experiment_dir / TENSORBOARD}",
           flush=True)
@@ -135,7 +150,8 @@ def plan(opts) -> str:
     elif opts.stopping == "budgets":
         eta = opts.reduction_factor
         budgets = [f"{opts.budget_epochs / eta ** (opts.rungs - 1 - r):.3g}" for r in range(opts.rungs)]
-        stopping = (f"successive halving over budgets: complete runs at {', '.join(budgets)} epochs, the best "
+        stopping = (f"successive halving over budgets: complete runs at {', '.join(budgets)} "
+                    f"{budget_words(opts.budget_unit)}, the best "
                     f"1/{opts.reduction_factor:g} promoted")
     else:
         stopping = "no early stopping"
@@ -145,7 +161,7 @@ def plan(opts) -> str:
         runs = f"{opts.num_trials} trials (the baseline control first),"
     return (f"{'Resuming' if opts.resume else 'Searching'} {sp.name} ({sp.hypothesis}) on {sp.dataset} "
             f"with {sp.model}: "
-            f"{runs} {opts.budget_epochs:g} epochs each, "
+            f"{runs} {opts.budget_epochs:g} {budget_words(opts.budget_unit)} each, "
             f"{opts.concurrency} at a time ({opts.cpus_per_trial:g} CPU, {opts.gpus_per_trial:g} GPU each); "
             f"{opts.sampler.upper()} seed {opts.seed}; {stopping}; results in {opts.experiment_dir}")
 

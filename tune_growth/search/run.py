@@ -16,6 +16,7 @@ from ray.tune.schedulers import FIFOScheduler
 from tune_growth.cache import DEFAULT_CACHE_DIR
 from tune_growth.data import DataSpec, ImageDataset
 from tune_growth.io import atomic_write_text
+from tune_growth.schedule.core import BUDGET_UNITS
 from tune_growth.search.ladder import BudgetLadder
 from tune_growth.search.progress import LiveProgress
 from tune_growth.search.scheduler import PhaseAlignedASHA
@@ -81,10 +82,13 @@ class SearchOptions:
     verbose: int = 1  # 0: nothing; 1: a line when something changes (progress.py); 2: Ray's table
     fail_at_step: int = 0  # fault injection for the reliability tests (see trial.py)
     pretrained: str | None = None  # weights every trial starts from (a path every node can read)
+    budget_unit: str = "epochs"  # what budget_epochs counts (schedule.core.BUDGET_UNITS)
 
     def __post_init__(self) -> None:
         if self.stopping not in STOPPING:
             raise ValueError(f"stopping {self.stopping!r} is invalid; expected one of {', '.join(STOPPING)}")
+        if self.budget_unit not in BUDGET_UNITS:
+            raise ValueError(f"budget unit {self.budget_unit!r} is invalid; expected one of {', '.join(BUDGET_UNITS)}")
         if self.reduction_factor is None:
             self.reduction_factor = STOPPING[self.stopping]
 
@@ -108,17 +112,17 @@ class SearchOptions:
         return tuple(rungs)
 
 
-def baseline_config(space: Space, budget_epochs: float) -> dict:
+def baseline_config(space: Space, budget_epochs: float, budget_unit: str = "epochs") -> dict:
     """The control every search carries first: the space's run-wide settings, one stage."""
     shared = {k: v for k, v in space.fixed.items() if not k.startswith(GROWTH_PREFIXES)}
-    return {**shared, "hypothesis": "baseline", "budget_epochs": budget_epochs}
+    return {**shared, "hypothesis": "baseline", "budget_epochs": budget_epochs, "budget_unit": budget_unit}
 
 
 def make_searcher(opts: SearchOptions) -> ScheduleSearcher:
-    space = opts.space
-    args = (space.fn, {**space.fixed, "budget_epochs": opts.budget_epochs}, space.metric, space.mode)
+    space, budget = opts.space, {"budget_epochs": opts.budget_epochs, "budget_unit": opts.budget_unit}
+    args = (space.fn, {**space.fixed, **budget}, space.metric, space.mode)
     kwargs = dict(seed=opts.seed, lag=2 * opts.concurrency, sampler=opts.sampler,
-                  baseline=baseline_config(space, opts.budget_epochs), journal=str(opts.journal), study_name=opts.name)
+                  baseline=baseline_config(space, **budget), journal=str(opts.journal), study_name=opts.name)
     if opts.stopping == "budgets":
         return BudgetLadder(*args, budget_epochs=opts.budget_epochs, eta=opts.reduction_factor, rungs=opts.rungs,
                             **kwargs)
@@ -192,7 +196,8 @@ def describe_search(opts: SearchOptions, data_spec: DataSpec | None, fingerprint
     sp = opts.space
     return {"space": sp.name, "space_path": str(sp.path), "hypothesis": sp.hypothesis, "metric": sp.metric,
             "mode": sp.mode, "dataset": asdict(data_spec) if data_spec else {"name": sp.dataset}, "data_fingerprint": fingerprint,
-            "model": sp.model, "width": sp.width, "budget_epochs": opts.budget_epochs, "num_trials": opts.num_trials,
+            "model": sp.model, "width": sp.width, "budget_epochs": opts.budget_epochs, "budget_unit": opts.budget_unit,
+            "num_trials": opts.num_trials,
             "seed": opts.seed, "sampler": opts.sampler, "stopping": opts.stopping,
             "reduction_factor": opts.reduction_factor, "rungs": opts.rungs if opts.stopping == "budgets" else None,
             "phase_start": sp.phase_start,

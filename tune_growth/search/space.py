@@ -31,7 +31,7 @@ from tune_growth.search.scheduler import SETTLE
 REQUIRED = ("FIXED", "METRIC", "MODE", "DATASET", "MODEL", "BUDGET_EPOCHS", "NUM_TRIALS", "PHASE_START", "space")
 METRICS = ("val_acc", "val_loss")  # select on validation; the test split is for the final report
 # Parameters that belong to the run, not the schedule: a space may not suggest them.
-RUN_LEVEL = ("budget_epochs",)
+RUN_LEVEL = ("budget_epochs", "budget_unit")
 
 
 class SpaceError(ValueError):

@@ -108,7 +108,8 @@ def run_trial(config: dict, dataset: dict, run: TrialSettings) -> None:
             fault_marker.touch()
             raise RuntimeError(f"injected failure at step {record['step']} (fail_at_step)")
         metrics = {**record, "budget_used": record["compute"] / full,
-                   "full_problem_share": trainer.full_problem_share(record["examples"]), "hypothesis": schedule.hypothesis,
+                   "full_problem_share": trainer.full_problem_share(record["examples"], record["compute"]),
+                   "hypothesis": schedule.hypothesis,
                    "schedule": schedule.describe(), "max_lr": trainer.max_lr, "node_id": node_id,
                    "started_at": started_at, "reported_at": time.time(),
                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **memory_mb()}

@@ -19,14 +19,21 @@ from dataclasses import replace
 from pathlib import Path
 
 from tune_growth.cache import DEFAULT_CACHE_DIR
-from tune_growth.cli import OneLineParser, count, fail, positive, width
+from tune_growth.cli import OneLineParser, add_budget_unit, budget_words, count, fail, positive, width
 from tune_growth.data import DATASETS, DatasetError, ImageDataset, load_dataset
 from tune_growth.models.registry import MODELS
 from tune_growth.schedule.builders import HYPOTHESES, build_schedule, parse_sets
-from tune_growth.schedule.controls import is_control
-from tune_growth.schedule.core import Schedule, ScheduleError, Stage
+from tune_growth.schedule.controls import AT_COMPUTE, is_control
+from tune_growth.schedule.core import BUDGET_UNITS, Schedule, ScheduleError, Stage
 from tune_growth.study.config import CONTROL_CHOICES, StudyConfig, study_config
-from tune_growth.study.controls import anti_curriculum, budgeted, random_order, same_budget
+from tune_growth.study.controls import (
+    anti_curriculum,
+    budgeted,
+    compute_share,
+    equal_compute,
+    random_order,
+    same_budget,
+)
 from tune_growth.study.stats import seed_warning
 from tune_growth.train.device import PRECISIONS
 
@@ -57,6 +64,7 @@ def parser() -> OneLineParser:
                    help="GPUs per run, fractions allowed (default auto: 1 when the cluster has GPUs)")
     p.add_argument("--seeds", type=int, default=5, help="seeds per schedule (>= 3, a warning below 5; default 5)")
     p.add_argument("--budget", type=float, help="epochs per run for every schedule (default: the baseline's)")
+    add_budget_unit(p, BUDGET_UNITS)
     p.add_argument("--budgets", type=float, nargs="+", metavar="EPOCHS",
                    help="a budget sweep: every schedule and control at each of these budgets, e.g. 2 5 10 20")
     p.add_argument("--resume", action="store_true", help="continue the study in --out: keep its finished runs")
@@ -123,9 +131,14 @@ def collect(config: StudyConfig, data: ImageDataset) -> dict[str, Schedule]:
         raise ValueError("nothing to study; expected --results DIR, --schedule FILE.json and/or --hypotheses NAME ...")
     entries = {k: v for k, v in entries.items() if k == "baseline" or not is_control(k)}  # controls are derived
     base = entries.get("baseline") or plain_baseline(next(iter(entries.values())), data)
-    budget, batch = config.budget or base.budget_epochs, base.batch_size
-    entries = {label: same_budget(s, budget, batch) for label, s in {**entries, "baseline": base}.items()}
+    budget, batch, unit = config.budget or base.budget_epochs, base.batch_size, config.budget_unit or base.budget_unit
+    entries = {label: same_budget(s, budget, batch, unit) for label, s in {**entries, "baseline": base}.items()}
     wanted = set(config.controls)
+    if "equal_compute" in wanted:  # H3's matched control: the baseline at the compute of each schedule that shrinks
+        n, full = len(data.train_y), data.image_size
+        for label, s in list(entries.items()):
+            if not is_control(label) and compute_share(s, n, full) < 0.99:
+                entries[f"{AT_COMPUTE}{label}"] = equal_compute(entries["baseline"], s, n, full)
     # the matched control of H1's example order: H1's own stages when H1 is studied, else the first
     # schedule that grows the examples
     grown = [s for _, s in sorted(entries.items(), key=lambda e: e[0] != "h1") if any(st.per_class for st in s.stages)]
@@ -149,9 +162,18 @@ def study_budgets(config: StudyConfig, entries: dict[str, Schedule]) -> list[flo
     return sorted(set(config.budgets)) if config.budgets else [entries["baseline"].budget_epochs]
 
 
-def at_budgets(entries: dict[str, Schedule], budgets: list[float]) -> dict[tuple[str, float], Schedule]:
-    """(label, budget) -> the schedule at that budget: its stages keep their shares of it."""
-    return {(label, b): same_budget(s, b, s.batch_size) for b in budgets for label, s in entries.items()}
+def at_budgets(entries: dict[str, Schedule], budgets: list[float], data: ImageDataset) -> dict[tuple[str, float], Schedule]:
+    """(label, budget) -> the schedule at that budget: its stages keep their shares of it; an
+    equal-compute baseline is derived again there, from its schedule at that budget (whole
+    batches round differently at each budget)."""
+    out = {}
+    for b in budgets:
+        at = {label: same_budget(s, b, s.batch_size) for label, s in entries.items()}
+        for label in (lb for lb in at if lb.startswith(AT_COMPUTE)):
+            at[label] = equal_compute(at["baseline"], at[label.removeprefix(AT_COMPUTE)], len(data.train_y),
+                                      data.image_size)
+        out |= {(label, b): s for label, s in at.items()}
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,11 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     if warning:
         print(warning, file=sys.stderr, flush=True)
     print(f"Study on {config.data.name} with {config.model}: {len(entries)} schedules x {len(budgets)} budgets "
-          f"({', '.join(f'{b:g}' for b in budgets)} epochs) x {config.seeds} seeds = "
+          f"({', '.join(f'{b:g}' for b in budgets)} {budget_words(entries['baseline'].budget_unit)}) x {config.seeds} seeds = "
           f"{len(entries) * len(budgets) * config.seeds} runs:", flush=True)
     for label, s in entries.items():
         print(f"  {label:>16}: {s.describe()}", flush=True)
-    print(write_study(at_budgets(entries, budgets), data, config, warning), flush=True)
+    print(write_study(at_budgets(entries, budgets, data), data, config, warning), flush=True)
     return 0
 
 

@@ -15,7 +15,7 @@ from tune_growth.results.load import experiments
 from tune_growth.study import RUNS_LOG
 from tune_growth.train.config import RunConfig
 
-CONTROL_CHOICES = ("random_growing", "anti", "budgeted")  # --controls beside the baseline; anti: every anti-curriculum
+CONTROL_CHOICES = ("random_growing", "anti", "budgeted", "equal_compute")  # --controls beside the baseline; anti: every anti-curriculum
 # What a study trains with when neither a flag nor the searches say
 STUDY_DEFAULTS = {"model": "lenet5", "width": 1.0, "precision": "auto", "pretrained": None}
 
@@ -39,6 +39,7 @@ class StudyConfig:
     sets: tuple[str, ...] = ()
     budget: float | None = None
     budgets: tuple[float, ...] = ()
+    budget_unit: str | None = None  # what the budgets count (schedule.core.BUDGET_UNITS); None: the baseline's
     seeds: int = 5
     targets: tuple[float, ...] = ()
     evals: int = 40
@@ -128,7 +129,8 @@ def study_config(args) -> StudyConfig:
     spec, settings = resolve_settings(args)
     return StudyConfig(
         data=spec, **settings, results=args.results, schedules=tuple(args.schedule), hypotheses=tuple(args.hypotheses),
-        sets=tuple(args.set), budget=args.budget, budgets=tuple(args.budgets or ()), seeds=args.seeds,
+        sets=tuple(args.set), budget=args.budget, budgets=tuple(args.budgets or ()), budget_unit=args.budget_unit,
+        seeds=args.seeds,
         targets=tuple(args.targets or ()), evals=args.evals, out=args.out, resume=args.resume,
         controls=() if args.no_controls else tuple(args.controls), cpus_per_run=args.cpus_per_run, gpus_per_run=gpus,
         address=args.address, num_cpus=args.num_cpus)

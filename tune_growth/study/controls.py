@@ -8,9 +8,25 @@ from tune_growth.schedule.core import Schedule, Stage
 from tune_growth.schedule.lr_policy import LRPolicy
 
 
-def same_budget(s: Schedule, budget_epochs: float, batch_size: int) -> Schedule:
-    """`s` with the study's common budget and batch size."""
-    return replace(s, budget_epochs=budget_epochs, batch_size=batch_size)
+def same_budget(s: Schedule, budget_epochs: float, batch_size: int, budget_unit: str | None = None) -> Schedule:
+    """`s` with the study's common budget, batch size and (when given) budget unit."""
+    return replace(s, budget_epochs=budget_epochs, batch_size=batch_size, budget_unit=budget_unit or s.budget_unit)
+
+
+def compute_share(s: Schedule, train_size: int, full_image_size: int) -> float:
+    """The compute `s` will spend (its steps' examples x pixels), as a fraction of its budget's
+    worth of full-size epochs: about 1 at a compute budget, below 1 at an epoch budget where
+    stages shrink the images."""
+    return s.planned_compute(train_size, full_image_size) / (s.budget_epochs * train_size * full_image_size ** 2)
+
+
+def equal_compute(baseline: Schedule, s: Schedule, train_size: int, full_image_size: int) -> Schedule:
+    """H3's matched control: the baseline given the compute `s` will spend, so a schedule whose
+    small images cost less is compared at equal compute: the whole number of full-size batches
+    nearest that compute (off by at most half a step), as the budget in epochs it amounts to."""
+    steps = max(1, round(s.planned_compute(train_size, full_image_size) / (baseline.batch_size * full_image_size ** 2)))
+    return replace(baseline, budget_epochs=steps * baseline.batch_size / train_size, budget_unit="epochs",
+                   hypothesis="baseline")
 
 
 def random_order(s: Schedule) -> Schedule:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from tune_growth.analysis.tables import markdown_table
-from tune_growth.schedule.controls import is_control
+from tune_growth.schedule.controls import AT_COMPUTE, is_control
 from tune_growth.study.stats import accuracy_difference, crossing, speedup
 from tune_growth.study.verdicts import (
     SPEEDS,
@@ -31,8 +31,20 @@ from tune_growth.study.verdicts import (
     summary_word,
 )
 
-REFERENCES = ("baseline", "random_growing")
+REFERENCES = ("baseline", "random_growing")  # every schedule's references; and its own equal-compute baseline
 REFERENCE_NAMES = {"baseline": "tuned baseline", "random_growing": "random-order control"}
+
+
+def references(label: str, labels) -> list[str]:
+    """The references `label` is compared with among `labels`: REFERENCES, then its matched
+    equal-compute baseline (AT_COMPUTE + label) where the study has one."""
+    matched = f"{AT_COMPUTE}{label}"
+    return [r for r in (*REFERENCES, matched) if r in labels and r != label]
+
+
+def reference_name(ref: str) -> str:
+    """How a sentence names a reference."""
+    return REFERENCE_NAMES.get(ref) or f"equal-compute baseline ({ref.removeprefix(AT_COMPUTE)}'s compute)"
 AXES = {Measure.COMPUTE: 0, Measure.SECONDS: 1}  # column of curve_json: [compute, training seconds, test accuracy]
 
 
@@ -122,7 +134,7 @@ def effects_table(runs: pd.DataFrame, targets: list[float] | None = None) -> pd.
         by_label = {label: group for label, group in at.groupby("label")}
         goals = targets or (default_targets(at) if "baseline" in by_label else [])
         for label, group in by_label.items():
-            for ref in (r for r in REFERENCES if r in by_label and r != label):
+            for ref in references(label, by_label):
                 if ref == "random_growing" and group["hypothesis"].iloc[0] in ("baseline", "budgeted"):
                     continue
                 g, b, paired = _pair(group, by_label[ref])
@@ -223,7 +235,7 @@ def verdict_sentences(effects: pd.DataFrame) -> list[str]:
         speed = _by_direction(group, Measure.COMPUTE)
         acc_text = "; ".join(f"{summary_word(Measure.ACCURACY, k)} at {_join(v)}" for k, v in acc.items() if v)
         speed_text = "; ".join(f"{summary_word(Measure.COMPUTE, k)} at {_join(v)}" for k, v in speed.items())
-        out.append(f"{label} against the {REFERENCE_NAMES[ref]}: final accuracy: {acc_text}"
+        out.append(f"{label} against the {reference_name(ref)}: final accuracy: {acc_text}"
                    + (f"; compute to the higher target: {speed_text}." if speed_text else "."))
     return out
 

@@ -23,12 +23,12 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from tune_growth.cli import OneLineParser, checked, count, fail, label_noise, positive, width
+from tune_growth.cli import OneLineParser, add_budget_unit, checked, count, fail, label_noise, positive, width
 from tune_growth.data import DATASETS, DatasetError, DataSpec, load_dataset, parse_classes
 from tune_growth.io import atomic_write, atomic_write_parquet, atomic_write_text
 from tune_growth.models.registry import MODELS
 from tune_growth.schedule.builders import DEFAULTS, HYPOTHESES, build_schedule, parse_sets
-from tune_growth.schedule.core import Schedule, ScheduleError
+from tune_growth.schedule.core import BUDGET_UNITS, Schedule, ScheduleError
 from tune_growth.train.config import RunConfig
 from tune_growth.train.device import COMPILE_CHOICES, PRECISIONS, pick_device
 from tune_growth.train.lr_finder import SUGGESTIONS
@@ -75,7 +75,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help=f"any builder parameter, e.g. --set stages=4 --set h1_selection=diverse "
                         f"(names: {', '.join(sorted(DEFAULTS))})")
-    p.add_argument("--budget", type=positive("--budget", "a positive number of epochs"), default=None, help="total budget in epochs of the full training set")
+    p.add_argument("--budget", type=positive("--budget", "a positive number of epochs"), default=None,
+                   help="total budget in epochs of the full training set (see --budget-unit)")
+    add_budget_unit(p, BUDGET_UNITS)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--compile", default="auto", choices=COMPILE_CHOICES,
                    help="torch.compile the training step (auto: on CUDA only)")
@@ -105,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             params = {"hypothesis": args.hypothesis, "max_lr": args.lr, **parse_sets(args.set)}
             if args.budget is not None:
                 params["budget_epochs"] = args.budget
+            if args.budget_unit is not None:
+                params["budget_unit"] = args.budget_unit
             schedule = build_schedule(params, data, device=pick_device(args.device).type)
         trainer = Trainer(schedule, data, config)
     except (DatasetError, ScheduleError, ValueError) as err:

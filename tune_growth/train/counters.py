@@ -32,11 +32,17 @@ class Counters:
     def next_stage(self) -> None:
         self.stage, self.stage_step = self.stage + 1, 0
 
-    def eval_due(self, every: float) -> bool:
-        """Whether an evaluation is due after `every` examples between evaluations; when one is,
-        the next is moved past the examples drawn so far."""
-        due = self.examples >= self.next_eval * every
-        while self.examples >= self.next_eval * every:
+    def spent(self, unit: str = "epochs") -> int:
+        """The budget spent so far in `unit`'s terms (schedule.core.BUDGET_UNITS): examples drawn
+        (epochs), or examples x pixels (compute)."""
+        return self.compute if unit == "compute" else self.examples
+
+    def eval_due(self, every: float, unit: str = "epochs") -> bool:
+        """Whether an evaluation is due, `every` being the budget between evaluations in `unit`'s
+        terms (spent()); when one is, the next is moved past what is spent so far."""
+        spent = self.spent(unit)
+        due = spent >= self.next_eval * every
+        while spent >= self.next_eval * every:
             self.next_eval += 1
         return due
 

@@ -98,10 +98,11 @@ class Trainer:
         self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         self.prepared: torch.Tensor | None = None  # the training set normalized at the stage's size, or None
         self.rankings = cached_rankings(self.data, schedule.selection, schedule.selection_seed, config.cache_dir)
-        n_train = len(self.data.train_y)
-        self.stage_steps = [max(1, math.ceil(e / schedule.batch_size)) for e in schedule.stage_examples(n_train)]
+        n_train, full = len(self.data.train_y), self.data.image_size
+        self.stage_steps = schedule.stage_steps(n_train, full)
         self.total_steps = sum(self.stage_steps)
-        self.eval_every = schedule.budget_epochs * n_train / config.evals  # examples between evaluations
+        # between evaluations: examples (an epoch budget) or examples x pixels (a compute budget)
+        self.eval_every = schedule.total_budget(n_train, full) / config.evals
         self.stream: IndexStream | None = None  # the current stage's batches of indices
         self.counters = Counters()
 
@@ -206,7 +207,7 @@ class Trainer:
                 self.stream = None
             if ctr.stage == len(s.stages):
                 ctr.status = "completed"
-            if ctr.eval_due(self.eval_every) or stage_done or ctr.status != "running":
+            if ctr.eval_due(self.eval_every, s.budget_unit) or stage_done or ctr.status != "running":
                 record = self._take_record(k, stage_done, mark)
                 handed = perf_counter()
                 yield record
@@ -242,10 +243,14 @@ class Trainer:
         record["eval_seconds"] = ctr.eval_seconds
         return record
 
-    def full_problem_share(self, examples: int) -> float:
-        """Fraction of the budget spent so far in the final stage (the full problem)."""
-        early = sum(self.stage_steps[:-1]) * self.schedule.batch_size
-        return max(0, examples - early) / (self.total_steps * self.schedule.batch_size)
+    def full_problem_share(self, examples: int, compute: int) -> float:
+        """Fraction of the budget spent so far in the final stage (the full problem), in the
+        budget's unit: examples (epochs) or examples x pixels (compute)."""
+        s = self.schedule
+        cost = [st.image_size ** 2 if s.budget_unit == "compute" else 1 for st in s.stages]  # per example
+        planned = [steps * s.batch_size * c for steps, c in zip(self.stage_steps, cost)]
+        spent = compute if s.budget_unit == "compute" else examples
+        return max(0, spent - sum(planned[:-1])) / sum(planned)
 
     # --- evaluation and records ---------------------------------------------------------------
     def _sync(self) -> None:
