@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         dataset, model = args.dataset or space.dataset, args.model or space.model
         noise = f"_noise{args.label_noise:g}" if args.label_noise else ""
         unit = args.budget_unit or "epochs"
-        name = args.name or f"{space.name}_{dataset}_{model}{noise}{'_compute' if unit == 'compute' else ''}_s{args.seed}"
+        per = "_compute" if unit == "compute" else ""  # a compute budget's search is named apart
+        name = args.name or f"{space.name}_{dataset}_{model}{noise}{per}_s{args.seed}"
         storage = args.storage.expanduser().resolve()
         if (storage / name).exists() and not args.resume:
             raise ValueError(f"experiment {str(storage / name)!r} exists; pass --resume to continue it or --name for a new one")

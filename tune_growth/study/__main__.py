@@ -25,15 +25,8 @@ from tune_growth.models.registry import MODELS
 from tune_growth.schedule.builders import HYPOTHESES, build_schedule, parse_sets
 from tune_growth.schedule.controls import AT_COMPUTE, is_control
 from tune_growth.schedule.core import BUDGET_UNITS, Schedule, ScheduleError, Stage
+from tune_growth.study import controls
 from tune_growth.study.config import CONTROL_CHOICES, StudyConfig, study_config
-from tune_growth.study.controls import (
-    anti_curriculum,
-    budgeted,
-    compute_share,
-    equal_compute,
-    random_order,
-    same_budget,
-)
 from tune_growth.study.stats import seed_warning
 from tune_growth.train.device import PRECISIONS
 
@@ -132,24 +125,25 @@ def collect(config: StudyConfig, data: ImageDataset) -> dict[str, Schedule]:
     entries = {k: v for k, v in entries.items() if k == "baseline" or not is_control(k)}  # controls are derived
     base = entries.get("baseline") or plain_baseline(next(iter(entries.values())), data)
     budget, batch, unit = config.budget or base.budget_epochs, base.batch_size, config.budget_unit or base.budget_unit
-    entries = {label: same_budget(s, budget, batch, unit) for label, s in {**entries, "baseline": base}.items()}
+    entries = {label: controls.same_budget(s, budget, batch, unit)
+               for label, s in {**entries, "baseline": base}.items()}
     wanted = set(config.controls)
     if "equal_compute" in wanted:  # H3's matched control: the baseline at the compute of each schedule that shrinks
         n, full = len(data.train_y), data.image_size
         for label, s in list(entries.items()):
-            if not is_control(label) and compute_share(s, n, full) < 0.99:
-                entries[f"{AT_COMPUTE}{label}"] = equal_compute(entries["baseline"], s, n, full)
+            if not is_control(label) and controls.compute_share(s, n, full) < 0.99:
+                entries[f"{AT_COMPUTE}{label}"] = controls.equal_compute(entries["baseline"], s, n, full)
     # the matched control of H1's example order: H1's own stages when H1 is studied, else the first
     # schedule that grows the examples
     grown = [s for _, s in sorted(entries.items(), key=lambda e: e[0] != "h1") if any(st.per_class for st in s.stages)]
     if "random_growing" in wanted and grown:
-        entries["random_growing"] = random_order(grown[0])
+        entries["random_growing"] = controls.random_order(grown[0])
     for label, s in list(entries.items()):
-        anti = anti_curriculum(s) if "anti" in wanted and not is_control(label) else None
+        anti = controls.anti_curriculum(s) if "anti" in wanted and not is_control(label) else None
         if anti is not None:
             entries[f"anti_{label}"] = anti
     if "budgeted" in wanted and entries["baseline"].lr_policy.name != "linear":
-        entries["budgeted"] = budgeted(entries["baseline"])
+        entries["budgeted"] = controls.budgeted(entries["baseline"])
     elif "budgeted" in wanted:  # the tuned baseline already decays linearly to zero: it *is* the budgeted baseline
         print("note: the baseline already uses linear decay to zero; no separate budgeted control", file=sys.stderr)
     for s in entries.values():
@@ -162,15 +156,16 @@ def study_budgets(config: StudyConfig, entries: dict[str, Schedule]) -> list[flo
     return sorted(set(config.budgets)) if config.budgets else [entries["baseline"].budget_epochs]
 
 
-def at_budgets(entries: dict[str, Schedule], budgets: list[float], data: ImageDataset) -> dict[tuple[str, float], Schedule]:
+def at_budgets(entries: dict[str, Schedule], budgets: list[float],
+               data: ImageDataset) -> dict[tuple[str, float], Schedule]:
     """(label, budget) -> the schedule at that budget: its stages keep their shares of it; an
     equal-compute baseline is derived again there, from its schedule at that budget (whole
     batches round differently at each budget)."""
     out = {}
     for b in budgets:
-        at = {label: same_budget(s, b, s.batch_size) for label, s in entries.items()}
+        at = {label: controls.same_budget(s, b, s.batch_size) for label, s in entries.items()}
         for label in (lb for lb in at if lb.startswith(AT_COMPUTE)):
-            at[label] = equal_compute(at["baseline"], at[label.removeprefix(AT_COMPUTE)], len(data.train_y),
+            at[label] = controls.equal_compute(at["baseline"], at[label.removeprefix(AT_COMPUTE)], len(data.train_y),
                                       data.image_size)
         out |= {(label, b): s for label, s in at.items()}
     return out
@@ -203,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     if warning:
         print(warning, file=sys.stderr, flush=True)
     print(f"Study on {config.data.name} with {config.model}: {len(entries)} schedules x {len(budgets)} budgets "
-          f"({', '.join(f'{b:g}' for b in budgets)} {budget_words(entries['baseline'].budget_unit)}) x {config.seeds} seeds = "
+          f"({', '.join(f'{b:g}' for b in budgets)} {budget_words(entries['baseline'].budget_unit)}) x "
+          f"{config.seeds} seeds = "
           f"{len(entries) * len(budgets) * config.seeds} runs:", flush=True)
     for label, s in entries.items():
         print(f"  {label:>16}: {s.describe()}", flush=True)
