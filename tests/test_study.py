@@ -22,6 +22,18 @@ def test_random_order_keeps_the_stages_and_draws_examples_at_random():
     assert r.stages == s.stages and r.selection == "random" and r.hypothesis == "random_growing"
 
 
+def test_the_random_class_order_keeps_the_class_counts_and_draws_the_classes_at_random(mnist):
+    from tune_growth.study.controls import random_classes
+    s = build_schedule({"hypothesis": "h2", "stages": 3, "h2_start": 2}, mnist)
+    r = random_classes(s)
+    assert [len(st.classes) for st in r.stages] == [len(st.classes) for st in s.stages]
+    assert [(st.per_class, st.image_size, st.share) for st in r.stages] == [(st.per_class, st.image_size, st.share)
+                                                                            for st in s.stages]
+    assert all(set(a.classes) <= set(b.classes) for a, b in zip(r.stages, r.stages[1:]))  # still a growing set
+    assert class_order_of(r) != class_order_of(s) and r == random_classes(s) and r.hypothesis == "random_classes"
+    assert random_classes(s, seed=1) != r
+
+
 def test_anti_curriculum_reverses_the_class_order_and_the_iconic_ranking():
     s = Schedule((Stage((3, 7), None, 28, 0.1), Stage((1, 3, 5, 7), None, 28, 0.2), Stage(ALL, None, 28, 0.7)), 10,
                  hypothesis="h2")
@@ -102,7 +114,9 @@ def test_the_random_order_control_matches_h1_when_h1_is_studied(mnist, tmp_path)
     entries = collect(study_config(parser().parse_args(files)), mnist)  # h1+h2 comes first, and also grows the examples
     assert entries["random_growing"].stages == entries["h1"].stages
     assert entries["random_growing"].selection == "random"
-    assert {"anti_h1+h2", "budgeted"} <= set(entries)  # every control by default
+    assert {"anti_h1+h2", "budgeted", "random_classes"} <= set(entries)  # every control by default
+    assert [len(st.classes) for st in entries["random_classes"].stages] == [len(st.classes)
+                                                                            for st in entries["h1+h2"].stages]
     fewer = collect(study_config(parser().parse_args([*files, "--controls", "random_growing"])), mnist)
     assert set(fewer) == {"h1+h2", "h1", "baseline", "random_growing"}
 

@@ -2,7 +2,8 @@
 
 A control arm is a reference a hypothesis is judged against, never a hypothesis itself: the
 baseline (one stage, all data), the random-order control (a growing schedule whose examples are
-random), the budgeted baseline, every anti-curriculum (`anti_<hypothesis>`, the stages of a
+random), the random-class-order control (a growing class set joined in a random order), the
+budgeted baseline, every anti-curriculum (`anti_<hypothesis>`, the stages of a
 hypothesis reversed) and every equal-compute baseline (`baseline_at_<label>`, the baseline given
 the compute of a schedule whose small images cost less). In a search the arms are the space's trials, so there only the reference
 the searcher injects counts: the baseline at trial number 0. A search of the baseline space
@@ -12,7 +13,7 @@ itself tunes baselines; its later trials are the space's points, not controls.
 from __future__ import annotations
 
 BASELINE = "baseline"
-CONTROLS = (BASELINE, "random_growing", "budgeted")  # and any label starting with ANTI
+CONTROLS = (BASELINE, "random_growing", "random_classes", "budgeted")  # and any label starting with ANTI
 ANTI = "anti_"  # the prefix of an anti-curriculum's label
 AT_COMPUTE = "baseline_at_"  # the prefix of an equal-compute baseline's label
 

@@ -138,6 +138,10 @@ def collect(config: StudyConfig, data: ImageDataset) -> dict[str, Schedule]:
     grown = [s for _, s in sorted(entries.items(), key=lambda e: e[0] != "h1") if any(st.per_class for st in s.stages)]
     if "random_growing" in wanted and grown:
         entries["random_growing"] = controls.random_order(grown[0])
+    # H2's: the class counts of H2's own stages when H2 is studied, else of the first that grows the classes
+    classed = [s for _, s in sorted(entries.items(), key=lambda e: e[0] != "h2") if controls.grows_classes(s)]
+    if "random_classes" in wanted and classed:
+        entries["random_classes"] = controls.random_classes(classed[0])
     for label, s in list(entries.items()):
         anti = controls.anti_curriculum(s) if "anti" in wanted and not is_control(label) else None
         if anti is not None:

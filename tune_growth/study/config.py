@@ -15,7 +15,9 @@ from tune_growth.results.load import experiments
 from tune_growth.study import RUNS_LOG
 from tune_growth.train.config import RunConfig
 
-CONTROL_CHOICES = ("random_growing", "anti", "budgeted", "equal_compute")  # --controls beside the baseline; anti: every anti-curriculum
+# --controls beside the baseline; anti: every anti-curriculum; equal_compute: the baseline at the
+# compute of each schedule that shrinks images
+CONTROL_CHOICES = ("random_growing", "random_classes", "anti", "budgeted", "equal_compute")
 # What a study trains with when neither a flag nor the searches say
 STUDY_DEFAULTS = {"model": "lenet5", "width": 1.0, "precision": "auto", "pretrained": None}
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from tune_growth.schedule.core import Schedule, Stage
 from tune_growth.schedule.lr_policy import LRPolicy
 
@@ -43,15 +45,28 @@ def class_order_of(s: Schedule) -> list[int]:
     return order + sorted(set(range(s.num_classes)) - set(order))
 
 
+def grows_classes(s: Schedule) -> bool:
+    """Whether some stage trains a subset of the classes (H2's axis)."""
+    return any(len(st.classes) < s.num_classes for st in s.stages)
+
+
+def random_classes(s: Schedule, seed: int = 0) -> Schedule:
+    """H2's matched control: the same stages (class counts, examples, sizes, shares) with the
+    classes joining in a seeded random order instead of `s`'s (one draw per study: every seed's
+    run of it shares the order, as every seed's run of `s` shares its)."""
+    order = [int(c) for c in np.random.default_rng(seed).permutation(s.num_classes)]
+    stages = tuple(replace(st, classes=tuple(sorted(order[:len(st.classes)]))) for st in s.stages)
+    return replace(s, stages=stages, hypothesis="random_classes")
+
+
 def anti_curriculum(s: Schedule) -> Schedule | None:
     """The curriculum reversed: classes join in the reverse order (most similar first, when the
     stages grow the class set), and the iconic example ranking reversed. None when the schedule
     has neither order to reverse."""
-    grows_classes = any(len(st.classes) < s.num_classes for st in s.stages)
-    if not grows_classes and s.selection not in ("iconic", "anti_iconic"):
+    if not grows_classes(s) and s.selection not in ("iconic", "anti_iconic"):
         return None
     stages = s.stages
-    if grows_classes:
+    if grows_classes(s):
         reverse = class_order_of(s)[::-1]
         stages = tuple(Stage(tuple(sorted(reverse[: len(st.classes)])), st.per_class, st.image_size, st.share)
                        for st in s.stages)

@@ -31,15 +31,15 @@ from tune_growth.study.verdicts import (
     summary_word,
 )
 
-REFERENCES = ("baseline", "random_growing")  # every schedule's references; and its own equal-compute baseline
-REFERENCE_NAMES = {"baseline": "tuned baseline", "random_growing": "random-order control"}
+REFERENCES = ("baseline", "random_growing")  # the compact tables' columns
+REFERENCE_NAMES = {"baseline": "tuned baseline", "random_growing": "random-order control",
+                   "random_classes": "random-class-order control"}
 
 
 def references(label: str, labels) -> list[str]:
-    """The references `label` is compared with among `labels`: REFERENCES, then its matched
-    equal-compute baseline (AT_COMPUTE + label) where the study has one."""
-    matched = f"{AT_COMPUTE}{label}"
-    return [r for r in (*REFERENCES, matched) if r in labels and r != label]
+    """The references `label` is compared with among `labels`: REFERENCES, H2's random class
+    order, then its own equal-compute baseline (AT_COMPUTE + label), each where the study has it."""
+    return [r for r in (*REFERENCES, "random_classes", f"{AT_COMPUTE}{label}") if r in labels and r != label]
 
 
 def reference_name(ref: str) -> str:
@@ -135,8 +135,8 @@ def effects_table(runs: pd.DataFrame, targets: list[float] | None = None) -> pd.
         goals = targets or (default_targets(at) if "baseline" in by_label else [])
         for label, group in by_label.items():
             for ref in references(label, by_label):
-                if ref == "random_growing" and group["hypothesis"].iloc[0] in ("baseline", "budgeted"):
-                    continue
+                if ref != "baseline" and group["hypothesis"].iloc[0] in ("baseline", "budgeted"):
+                    continue  # a baseline is compared with the baseline only
                 g, b, paired = _pair(group, by_label[ref])
                 if min(len(g), len(b)) < 2:
                     continue
