@@ -18,6 +18,7 @@ import pandas as pd
 
 from tune_growth.analysis.tables import markdown_table
 from tune_growth.schedule.controls import AT_COMPUTE, is_control
+from tune_growth.study.families import FAMILY_COLUMNS, with_families
 from tune_growth.study.stats import accuracy_difference, crossing, speedup
 from tune_growth.study.verdicts import (
     SPEEDS,
@@ -84,8 +85,10 @@ def _pair(group: pd.DataFrame, base: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
 
 
 # effects.parquet: measure_kind and direction are the Measure and Direction values the verdict was rendered from
+# p_value, se, df: the t test behind the interval; then the family columns (families.py)
 COLUMNS = ["budget", "label", "reference", "seeds", "measure", "target", "estimate", "low", "high", "method",
-           "resolution", "reached", "reference_reached", "verdict", "measure_kind", "direction"]
+           "resolution", "reached", "reference_reached", "verdict", "measure_kind", "direction", "p_value", "se", "df",
+           *FAMILY_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,8 @@ class Comparison:
                "estimate": e.estimate, "low": e.low, "high": e.high, "method": e.method, "resolution": e.resolution}
         if v.reach is not None:
             row |= {"reached": v.reach.reached, "reference_reached": v.reach.reference_reached}
-        return row | {"verdict": render(v), "measure_kind": v.measure.value, "direction": v.direction.value}
+        return row | {"verdict": render(v), "measure_kind": v.measure.value, "direction": v.direction.value,
+                      "p_value": e.p_value, "se": e.se, "df": e.df}
 
 
 def _verdicts(g: pd.DataFrame, b: pd.DataFrame, paired: bool, parsed: pd.Series, goals: list[float]) -> list[Verdict]:
@@ -142,7 +146,8 @@ def effects_table(runs: pd.DataFrame, targets: list[float] | None = None) -> pd.
                     continue
                 verdicts = _verdicts(g, b, paired, parsed, goals)
                 rows += [Comparison(budget, label, ref, len(g), v).row() for v in verdicts]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=COLUMNS[:COLUMNS.index(FAMILY_COLUMNS[0])])
+    return with_families(table, runs.groupby("label")["hypothesis"].first().to_dict())[COLUMNS]
 
 
 def of(effects: pd.DataFrame, measure: Measure) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from tune_growth.results.load import load
 from tune_growth.schedule.core import Schedule
 from tune_growth.study.config import StudyConfig
 from tune_growth.study.effects import budget_markdown, compact_markdown, effects_table, markdown, verdict_sentences
+from tune_growth.study.families import primary_markdown
 from tune_growth.study.figures import accuracy_figure, budget_figure, curves_figure, speedup_figure
 from tune_growth.study.run import run_study
 from tune_growth.study.stats import seed_warning
@@ -50,7 +51,9 @@ def study_markdown(effects: pd.DataFrame, runs: pd.DataFrame, title: str, effort
     parts = [f"# Study: {title}\n"]
     if warning:
         parts.append(f"**{warning}**\n")
-    parts.append("## Verdicts\n\n" + "\n".join(f"- {s}" for s in verdict_sentences(effects)) + "\n")
+    parts.append(f"## Primary comparisons\n\n{primary_markdown(effects)}")
+    parts.append("## Verdicts (each comparison alone, uncorrected)\n\n"
+                 + "\n".join(f"- {s}" for s in verdict_sentences(effects)) + "\n")
     parts.append("## Effect against budget\n\nPaired by seed, 95% t intervals; (n.s.): the interval holds 0. "
                  "Plot: study_budget.png.\n")
     sections = (("baseline", Measure.ACCURACY, "Final test accuracy against the tuned baseline (points)"),

@@ -50,6 +50,12 @@ class Effect:
     method: str = "paired t"
     resolution: float | None = None  # time to target: median evaluation bracket, as a fraction of A's cost
     unresolved: int = 0  # time to target: runs that crossed by their first evaluation (no lower bracket)
+    # the t test behind the interval: two-sided p that the difference is 0, the standard error and
+    # degrees of freedom (accuracy: points; time to target: of the log cost ratios at the interpolated
+    # crossings, the brackets aside)
+    p_value: float | None = None
+    se: float | None = None
+    df: float | None = None
 
     @property
     def detectable(self) -> bool:
@@ -71,14 +77,37 @@ def seed_warning(seeds: int, refuse: bool = True) -> str | None:
     return None
 
 
-def _t_test_interval(test: Callable, *samples: np.ndarray, level: float, **options) -> tuple[float, float]:
-    """(low, high) of scipy.stats `test` on `samples`, without its warning on identical values:
-    crossings quantised to the same evaluation in every seed give them, and a zero-width interval
-    is then the right answer (the brackets widen it; see `speedup`)."""
+@dataclass(frozen=True)
+class TTest:
+    """A t interval for a mean difference with the test behind it (se 0: identical differences,
+    certain in the direction of their sign, p 0, or 1 for a difference of exactly 0)."""
+
+    estimate: float
+    low: float
+    high: float
+    p_value: float
+    se: float
+    df: float
+
+
+def _t_test(test: Callable, estimate: float, *samples: np.ndarray, level: float, **options) -> TTest:
+    """scipy.stats `test` on `samples`, without its warning on identical values: crossings
+    quantised to the same evaluation in every seed give them, and a zero-width interval is then
+    the right answer (the brackets widen it; see `speedup`)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Precision loss occurred in moment calculation", RuntimeWarning)
-        low, high = test(*samples, **options).confidence_interval(level)
-    return float(low), float(high)
+        result = test(*samples, **options)
+        low, high = result.confidence_interval(level)
+    df = float(result.df)
+    se = float((high - low) / (2 * st.t.ppf(0.5 + level / 2, df))) if np.isfinite(high - low) else float("nan")
+    p = float(result.pvalue) if se > 0 else (0.0 if estimate != 0 else 1.0)
+    return TTest(estimate, float(low), float(high), p, se, df)
+
+
+def _t_test_interval(test: Callable, *samples: np.ndarray, level: float, **options) -> tuple[float, float]:
+    """(low, high) of `_t_test`."""
+    t = _t_test(test, 0.0, *samples, level=level, **options)
+    return t.low, t.high
 
 
 def t_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float, float]:
@@ -97,21 +126,35 @@ def welch_interval(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> tuple[
     return (float(b.mean() - a.mean()), *_t_test_interval(st.ttest_ind, b, a, level=level, equal_var=False))
 
 
-def _interval(a: np.ndarray, b: np.ndarray, paired: bool, level: float) -> tuple[float, float, float]:
-    """Mean of b - a with its interval: paired t on the differences, or Welch for independent groups."""
+def difference_test(a: np.ndarray, b: np.ndarray, paired: bool, level: float = LEVEL) -> TTest:
+    """Mean of b - a with its interval and test: paired t on the differences, or Welch for
+    independent groups."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if paired:
         if len(a) != len(b):
             raise ValueError(f"paired groups need one value per seed each; got {len(a)} and {len(b)}")
-        return t_interval(np.asarray(b, dtype=float) - np.asarray(a, dtype=float), level)
-    return welch_interval(a, b, level)
+        d = b - a
+        if len(d) < 2:
+            raise ValueError(f"a t interval needs >= 2 values; got {len(d)}")
+        return _t_test(st.ttest_1samp, float(d.mean()), d, 0.0, level=level)
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError(f"a Welch interval needs >= 2 values per group; got {len(a)} and {len(b)}")
+    return _t_test(st.ttest_ind, float(b.mean() - a.mean()), b, a, level=level, equal_var=False)
+
+
+def _interval(a: np.ndarray, b: np.ndarray, paired: bool, level: float) -> tuple[float, float, float]:
+    """(estimate, low, high) of `difference_test`."""
+    t = difference_test(a, b, paired, level)
+    return t.estimate, t.low, t.high
 
 
 def accuracy_difference(reference: np.ndarray, other: np.ndarray, paired: bool = True,
                         level: float = LEVEL) -> Effect:
     """Mean accuracy of `other` minus `reference`, in percentage points; `paired`: element i of
     each is the same seed."""
-    est, low, high = _interval(100 * np.asarray(reference, float), 100 * np.asarray(other, float), paired, level)
-    return Effect(est, low, high, "paired t" if paired else "Welch t")
+    t = difference_test(100 * np.asarray(reference, float), 100 * np.asarray(other, float), paired, level)
+    return Effect(t.estimate, t.low, t.high, "paired t" if paired else "Welch t", p_value=t.p_value, se=t.se,
+                  df=t.df)
 
 
 def _log(x) -> np.ndarray:
@@ -128,7 +171,8 @@ def speedup(reference_cost: np.ndarray, other_cost: np.ndarray, paired: bool = T
     each crossing could lie between evaluations; the interval's ends are taken at their ends."""
     a, b = np.asarray(reference_cost, float), np.asarray(other_cost, float)
     method = "paired t on log ratios" if paired else "Welch t on logs"
-    est, low, high = _interval(_log(a), _log(b), paired, level)
+    test = difference_test(_log(a), _log(b), paired, level)
+    est, low, high, tested = test.estimate, test.low, test.high, {"p_value": test.p_value, "se": test.se, "df": test.df}
     resolution, unresolved = None, 0
     if reference_bracket is not None or other_bracket is not None:
         a_lo, a_hi = (np.asarray(v, float) for v in (reference_bracket or (a, a)))
@@ -137,11 +181,12 @@ def speedup(reference_cost: np.ndarray, other_cost: np.ndarray, paired: bool = T
         resolution = float(np.median(widths) / a.mean()) if a.mean() > 0 else None
         unresolved = int((a_lo <= 0).sum() + (b_lo <= 0).sum())
         if unresolved:  # a crossing before the first evaluation has no lower bound: nothing can be claimed
-            return Effect(float(1 - np.exp(est)), -np.inf, 1.0, method, resolution, unresolved)
+            return Effect(float(1 - np.exp(est)), -np.inf, 1.0, method, resolution, unresolved, **tested)
         high = _interval(np.log(a_lo), np.log(b_hi), paired, level)[2]  # B late, A early: the least saved
         low = _interval(np.log(a_hi), np.log(b_lo), paired, level)[1]  # B early, A late: the most saved
     # log ratio up = B costlier = less saved: the ends swap
-    return Effect(float(1 - np.exp(est)), float(1 - np.exp(high)), float(1 - np.exp(low)), method, resolution)
+    return Effect(float(1 - np.exp(est)), float(1 - np.exp(high)), float(1 - np.exp(low)), method, resolution,
+                  **tested)
 
 
 def crossing(cost: np.ndarray, acc: np.ndarray, target: float) -> tuple[float, float, float, bool]:
