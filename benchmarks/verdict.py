@@ -101,8 +101,9 @@ def study(proto: dict, root: Path, timing: dict, seeds: int) -> None:
     run("study", cmd, root, timing)
 
 
+# study.json: the title and targets, so `tune-growth study --reanalyse` of a published folder keeps them
 PUBLISHED = ("study.md", "study_budget.png", "expected_best.png", "effects.parquet", "runs.parquet",
-             "expected_best.parquet")
+             "expected_best.parquet", "study.json")
 
 
 def publish(root: Path, dest: Path) -> None:

@@ -102,7 +102,8 @@ def primary_markdown(effects: pd.DataFrame, margin: float = MARGIN) -> str:
     exploratory comparisons pass q < 0.05."""
     primary = effects[effects["family"] == "primary"]
     exploratory = effects[(effects["family"] == "exploratory") & effects["p_adjusted"].notna()]
-    text = (f"Declared before the runs: each hypothesis against the tuned baseline and its matched controls, "
+    text = (f"Fixed in code (study/families.py), not chosen from the results: each hypothesis against the tuned "
+            f"baseline and its matched controls, "
             f"final test accuracy, at every budget; Holm-corrected over the family's {len(primary)} comparisons; "
             f"equivalence by two one-sided t tests at ±{margin:g} points.\n\n")
     if primary.empty:
