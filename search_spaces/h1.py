@@ -5,7 +5,7 @@ from tune_growth.search.spaces._common import stage_shares, training_knobs
 
 FIXED = {"hypothesis": "h1", "crop_pad": 2}
 PHASE_START = 0.4  # the largest early_share below: every schedule is on all data by then
-SELECTIONS = ["iconic", "diverse", "random"]
+SELECTIONS = ["iconic", "diverse", "easy", "hard", "random"]  # easy/hard: by a proxy model's loss
 
 
 def space(trial, selections=SELECTIONS):

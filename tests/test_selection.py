@@ -47,6 +47,20 @@ def test_rankings_cover_each_class_and_follow_the_method():
     assert rank_examples(data, "random", seed=3)[1].tolist() != rank_examples(data, "random", seed=4)[1].tolist()
 
 
+def test_hard_puts_a_mislabelled_example_first_and_easy_puts_it_last():
+    # two classes as clusters far apart in a 2-D feature space; example 3 sits in class 1's cluster
+    # but is labelled 0: no model fitted on the rest can predict it, so its out-of-fold loss is the highest
+    rng = np.random.default_rng(0)
+    x = np.zeros((40, 8, 8), dtype=np.uint8)
+    y = np.repeat([0, 1], 20)
+    data = from_arrays("clusters", x, y, x[:2], np.arange(2), ("a", "b"))
+    feats = torch.from_numpy(np.concatenate([rng.normal(0, 1, (20, 2)), rng.normal(6, 1, (20, 2))]))
+    feats[3] = torch.tensor([6.0, 6.0], dtype=torch.float64)
+    hard, easy = rank_examples(data, "hard", features=feats), rank_examples(data, "easy", features=feats)
+    assert int(hard[0][0]) == 3 and int(easy[0][-1]) == 3
+    assert hard[1].tolist() == easy[1].flip(0).tolist()  # one order, read from either end
+
+
 @pytest.mark.parametrize("method", list(RANKERS))
 def test_every_ranker_orders_each_class_reproducibly(method, tmp_path):
     data = tiny_dataset()

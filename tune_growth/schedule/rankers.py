@@ -54,23 +54,46 @@ def rank_diverse(idx: torch.Tensor, features: torch.Tensor | None, seed: int, la
     return idx[k_center_ranking(features)]
 
 
+def rank_easy(idx: torch.Tensor, losses: torch.Tensor | None, seed: int, label: int) -> torch.Tensor:
+    """Lowest proxy-model loss first (selection.proxy_losses): the examples the rest of the data
+    predicts best, the classic curriculum's easy-first."""
+    return idx[torch.argsort(losses, stable=True)]
+
+
+def rank_hard(idx: torch.Tensor, losses: torch.Tensor | None, seed: int, label: int) -> torch.Tensor:
+    """Highest proxy-model loss first: hard examples first, as airbench96's selection and the
+    anti-curricula of Wu, Dyer & Neyshabur (2021)."""
+    return idx[torch.argsort(-losses, stable=True)]
+
+
+NEEDS = ("nothing", "features", "proxy_loss")  # what a ranker reads of each example
+
+
 @dataclass(frozen=True)
 class Ranker:
-    """One selection method. rank(idx, features, seed, label): the class's training indices `idx`
-    in the order the method picks them, given their feature rows (None when the method needs
-    none), the selection seed and the class id. needs_features: whether it reads the PCA feature
-    space (which costs a pass over the training set, so its rankings are cached on disk)."""
+    """One selection method. rank(idx, rows, seed, label): the class's training indices `idx` in
+    the order the method picks them, given what it `needs` of each (None for nothing; its PCA
+    feature rows; or its out-of-fold proxy-model loss, selection.proxy_losses), the selection seed
+    and the class id. Anything but nothing costs a pass over the training set, so those rankings
+    are cached on disk."""
 
     rank: Callable[[torch.Tensor, torch.Tensor | None, int, int], torch.Tensor]
-    needs_features: bool
+    needs: str
+
+    @property
+    def needs_features(self) -> bool:
+        """Whether it reads the PCA feature space (directly, or through the proxy model)."""
+        return self.needs != "nothing"
 
 
 # The order is the one error messages list the valid names in.
 RANKERS: dict[str, Ranker] = {
-    "random": Ranker(rank_random, needs_features=False),
-    "iconic": Ranker(rank_iconic, needs_features=True),
-    "diverse": Ranker(rank_diverse, needs_features=True),
-    "anti_iconic": Ranker(rank_anti_iconic, needs_features=True),
+    "random": Ranker(rank_random, needs="nothing"),
+    "iconic": Ranker(rank_iconic, needs="features"),
+    "diverse": Ranker(rank_diverse, needs="features"),
+    "anti_iconic": Ranker(rank_anti_iconic, needs="features"),
+    "easy": Ranker(rank_easy, needs="proxy_loss"),
+    "hard": Ranker(rank_hard, needs="proxy_loss"),
 }
 
 

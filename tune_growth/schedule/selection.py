@@ -26,6 +26,10 @@ from tune_growth.schedule.rankers import get_ranker
 
 EMBED_SIZE = 16  # pixels: images are resized to this before PCA
 EMBED_DIMS = 32  # principal components kept
+# The proxy model behind "easy" and "hard": a softmax regression on the standardized PCA features,
+# scored out of fold (PROXY_FOLDS folds, stratified and seeded), ridge PROXY_L2 on its weights (per
+# example-mean loss), fitted to convergence by L-BFGS in float64 (at most PROXY_STEPS iterations)
+PROXY_FOLDS, PROXY_L2, PROXY_STEPS = 5, 1e-3, 500
 CLASS_ORDERS = ("coarse_to_fine", "fine_to_coarse", "random")
 
 
@@ -41,25 +45,72 @@ def embed(x: torch.Tensor, dims: int = EMBED_DIMS, size: int = EMBED_SIZE) -> to
     return flat @ top
 
 
+def _fit_softmax(x: torch.Tensor, y: torch.Tensor, classes: int) -> torch.Tensor:
+    """Weights (d, classes) of a softmax regression on x (its last column the bias's 1s)."""
+    w = torch.zeros(x.shape[1], classes, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([w], lr=1.0, max_iter=PROXY_STEPS, tolerance_grad=1e-9, tolerance_change=1e-12,
+                            history_size=20, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = F.cross_entropy(x @ w, y) + PROXY_L2 * (w[:-1] ** 2).sum()  # the bias row is not shrunk
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return w.detach()
+
+
+def proxy_losses(features: torch.Tensor, labels: torch.Tensor, classes: int, seed: int = 0) -> torch.Tensor:
+    """Each training example's cross-entropy under a proxy model that never saw it: a softmax
+    regression on the standardized features, fitted on the other PROXY_FOLDS - 1 folds. Out of
+    fold, so the loss says how well the rest of the data predicts an example, not how well it was
+    memorised (the model-based difficulty of Wu, Dyer & Neyshabur 2021, who score with trained
+    networks' losses, and of airbench96's proxy-model selection, at the cost of a linear model)."""
+    x = features.double()
+    x = (x - x.mean(0)) / x.std(0).clamp_min(1e-12)
+    x = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], 1)
+    y = labels.long().cpu()
+    rng, fold = np.random.default_rng(seed), torch.empty(len(y), dtype=torch.long)
+    for c in range(classes):  # stratified: every fold holds about a fifth of each class
+        members = np.flatnonzero(y.numpy() == c)
+        fold[torch.from_numpy(rng.permutation(members))] = torch.arange(len(members)) % PROXY_FOLDS
+    out = torch.empty(len(y), dtype=torch.float64)
+    with torch.enable_grad():
+        for k in range(PROXY_FOLDS):
+            held = fold == k
+            w = _fit_softmax(x[~held], y[~held], classes)
+            out[held] = F.cross_entropy(x[held] @ w, y[held], reduction="none")
+    return out
+
+
 def rank_examples(data: ImageDataset, method: str, seed: int = 0,
                   features: torch.Tensor | None = None) -> list[torch.Tensor]:
     """For each class, its training indices in the order `method` (a RANKERS name, rankers.py)
     picks them: random (seeded), iconic (medoid first), anti_iconic (reverse), diverse (k-center
-    greedy). `features` (N, d) are the embedding's, computed here when the method needs them."""
+    greedy), easy and hard (by out-of-fold proxy-model loss, low or high first). `features` (N, d)
+    are the embedding's, computed here when the method needs them."""
     ranker = get_ranker(method)
     labels = data.train_y.cpu()
     if ranker.needs_features and features is None:
         features = embed(data.train_x)
+    rows = {"nothing": None, "features": features}.get(ranker.needs)
+    if ranker.needs == "proxy_loss":
+        rows = proxy_losses(features, labels, data.num_classes)
     ranked = []
     for c in range(data.num_classes):
         idx = torch.nonzero(labels == c).squeeze(1)
-        ranked.append(ranker.rank(idx, features[idx] if ranker.needs_features else None, seed, c))
+        ranked.append(ranker.rank(idx, None if rows is None else rows[idx], seed, c))
     return ranked
 
 
 def _selection_key(data: ImageDataset, what: str, method: str) -> dict:
-    # what the result depends on: the data's content, the method and the feature space
-    return {"data": data.fingerprint, what: method, "embed_size": EMBED_SIZE, "embed_dims": EMBED_DIMS}
+    # what the result depends on: the data's content (labels included), the method, the feature
+    # space and, for the proxy-model rankers, the proxy's settings
+    key = {"data": data.fingerprint, what: method, "embed_size": EMBED_SIZE, "embed_dims": EMBED_DIMS}
+    if what == "ranking" and get_ranker(method).needs == "proxy_loss":
+        key["proxy"] = {"folds": PROXY_FOLDS, "l2": PROXY_L2, "steps": PROXY_STEPS, "model": "softmax"}
+    return key
 
 
 def cached_rankings(data: ImageDataset, method: str, seed: int, cache_dir: str | os.PathLike | None) -> list[torch.Tensor]:

@@ -45,6 +45,10 @@ def class_order_of(s: Schedule) -> list[int]:
     return order + sorted(set(range(s.num_classes)) - set(order))
 
 
+# each example order and its reverse (rankers.py)
+REVERSED = {"iconic": "anti_iconic", "anti_iconic": "iconic", "easy": "hard", "hard": "easy"}
+
+
 def grows_classes(s: Schedule) -> bool:
     """Whether some stage trains a subset of the classes (H2's axis)."""
     return any(len(st.classes) < s.num_classes for st in s.stages)
@@ -61,16 +65,16 @@ def random_classes(s: Schedule, seed: int = 0) -> Schedule:
 
 def anti_curriculum(s: Schedule) -> Schedule | None:
     """The curriculum reversed: classes join in the reverse order (most similar first, when the
-    stages grow the class set), and the iconic example ranking reversed. None when the schedule
+    stages grow the class set), and the example ranking reversed (iconic, easy). None when the schedule
     has neither order to reverse."""
-    if not grows_classes(s) and s.selection not in ("iconic", "anti_iconic"):
+    if not grows_classes(s) and s.selection not in REVERSED:
         return None
     stages = s.stages
     if grows_classes(s):
         reverse = class_order_of(s)[::-1]
         stages = tuple(Stage(tuple(sorted(reverse[: len(st.classes)])), st.per_class, st.image_size, st.share)
                        for st in s.stages)
-    selection = {"iconic": "anti_iconic", "anti_iconic": "iconic"}.get(s.selection, s.selection)
+    selection = REVERSED.get(s.selection, s.selection)
     return replace(s, stages=stages, selection=selection, hypothesis=f"anti_{s.hypothesis}")
 
 
