@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -137,6 +140,45 @@ def test_shared_cifar10_subset_through_npz():
     data = load_dataset(CIFAR_SPEC)
     assert data.train_x.shape == (4500, 3, 32, 32) and data.test_x.shape == (2000, 3, 32, 32)
     assert data.examples_per_class().tolist() == [450] * 10 and torch.bincount(data.val_y).tolist() == [50] * 10
+
+
+# a 4-class tree: animals (0 cat, 1 dog) and vehicles (2 car, 3 truck and 2's own subtype node)
+TREE = {"wnids": ["cat", "dog", "car", "truck"], "classes": ["a cat", "a dog", "a car", "a truck"],
+        "parent": {"animal": "thing", "vehicle": "thing", "cat": "animal", "dog": "animal", "car": "vehicle",
+                   "motor": "vehicle", "truck": "motor", "empty": "thing"}}
+
+
+def test_npz_reads_its_class_tree_beside_the_arrays(tmp_path):
+    write_npz(tmp_path, n_classes=4)
+    (tmp_path / "hierarchy.json").write_text(json.dumps(TREE))
+    data = load_dataset(DataSpec("npz", str(tmp_path), val_fraction=0))
+    # "empty" holds no class and vanishes; "motor" holds one and collapses into it
+    assert data.hierarchy == ((0, 1), (2, 3)) and data.classes == ("a cat", "a dog", "a car", "a truck")
+    sub = load_dataset(DataSpec("npz", str(tmp_path), classes=(3, 0, 2), val_fraction=0))
+    assert sub.hierarchy == (1, (2, 0))  # relabelled in the order given (truck 0, cat 1, car 2), in tree order
+
+
+@pytest.mark.parametrize("tree, message", [
+    ({"wnids": ["cat"], "parent": {}}, "names 1 classes in 'wnids'; expected 4"),
+    ({"parent": {}}, "KeyError"),
+    ({"wnids": ["cat", "dog", "car", "truck"], "parent": {"cat": "a", "dog": "b", "car": "a", "truck": "b"}},
+     "expected one root above every class"),
+])
+def test_a_bad_class_tree_is_one_line_naming_the_file(tree, message, tmp_path):
+    write_npz(tmp_path, n_classes=4)
+    (tmp_path / "hierarchy.json").write_text(json.dumps(tree))
+    with pytest.raises(DatasetError) as info:
+        load_dataset(DataSpec("npz", str(tmp_path)))
+    assert message in str(info.value) and "hierarchy.json" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_shared_tinyimagenet_subset_reads_its_wordnet_tree():
+    root = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tinyimagenet"
+    if not (root / "hierarchy.json").is_file():
+        pytest.skip("../shared/data/tinyimagenet is absent on this machine")
+    data = load_dataset(DataSpec("npz", str(root), val_fraction=0))
+    assert data.num_classes == 200 and data.train_x.shape == (20000, 3, 32, 32) and data.classes[0] == "goldfish"
+    assert sorted(hierarchy_leaves(data.hierarchy)) == list(range(200))
 
 
 def _truncate(path):

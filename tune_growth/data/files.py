@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
 import zipfile
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from tune_growth.data.base import DatasetError, DataSpec, ImageDataset, from_arrays
+from tune_growth.data.base import DatasetError, DataSpec, Hierarchy, ImageDataset, from_arrays
 from tune_growth.io import atomic_write
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
@@ -115,9 +116,50 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | Non
                            "expected a .npz with uint8 'x' and integer 'y'") from None
 
 
+HIERARCHY_FILE = "hierarchy.json"
+
+
+def _subtree(node: str, children: dict[str, list[str]], label_of: dict[str, int]) -> Hierarchy | int | None:
+    """The nested-tuple hierarchy below `node`: labelled nodes become their class ids, subtrees
+    without a labelled node vanish, and a node left with one child is replaced by it."""
+    parts = [] if node not in label_of else [label_of[node]]
+    parts += [t for t in (_subtree(c, children, label_of) for c in sorted(children.get(node, ()))) if t is not None]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def read_hierarchy(path: Path, n_classes: int) -> tuple[Hierarchy, tuple[str, ...] | None]:
+    """A class tree from a JSON file: `wnids` (one node id per class, in label order), `parent`
+    (child id -> parent id, one root) and optionally `classes` (a name per label), as the
+    Tiny-ImageNet subset's hierarchy.json; returns the nested-tuple hierarchy and the names."""
+    try:
+        tree = json.loads(path.read_text())
+        wnids, parent = list(tree["wnids"]), dict(tree["parent"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DatasetError(f"npz: cannot read the class tree {str(path)!r} ({type(err).__name__}: {err}); expected "
+                           "JSON with 'wnids' (a node id per class) and 'parent' (child id -> parent id)") from None
+    if len(wnids) != n_classes:
+        raise DatasetError(f"npz: {str(path)!r} names {len(wnids)} classes in 'wnids'; expected {n_classes}, "
+                           "one per label")
+    children: dict[str, list[str]] = {}
+    for child, up in parent.items():
+        children.setdefault(up, []).append(child)
+    roots = sorted(set(parent.values()) - set(parent)) or sorted(set(wnids) - set(parent))
+    missing = [w for w in wnids if w not in parent and w not in roots]
+    if len(roots) != 1 or missing:
+        raise DatasetError(f"npz: the class tree {str(path)!r} has roots {roots[:5]} and unlinked classes "
+                           f"{missing[:5]}; expected one root above every class")
+    hierarchy = _subtree(roots[0], children, {w: i for i, w in enumerate(wnids)})
+    names = tuple(str(n) for n in tree["classes"]) if len(tree.get("classes", ())) == n_classes else None
+    return (hierarchy if isinstance(hierarchy, tuple) else (hierarchy,)), names
+
+
 def load_npz(spec: DataSpec) -> ImageDataset:
     """Two .npz files in ROOT, one with 'train' and one with 'test' in its name, each holding
-    `x` (uint8, N,H,W or N,H,W,C) and `y` (integer labels), optionally `classes` (names)."""
+    `x` (uint8, N,H,W or N,H,W,C) and `y` (integer labels), optionally `classes` (names); and,
+    when ROOT holds a hierarchy.json (read_hierarchy), the class tree H2's coarse-to-fine order
+    follows."""
     if spec.root is None:
         raise DatasetError("dataset 'npz' needs --data-root (a folder with *train*.npz and *test*.npz)")
     root = Path(spec.root).expanduser()
@@ -128,6 +170,7 @@ def load_npz(spec: DataSpec) -> ImageDataset:
     train_x, train_y, names = _read_npz(train_path)
     test_x, test_y, _ = _read_npz(test_path)
     n_classes = int(max(train_y.max(initial=0), test_y.max(initial=0))) + 1
-    if names is None:
-        names = tuple(str(c) for c in range(n_classes))
-    return from_arrays("npz", train_x, train_y, test_x, test_y, names, source=root)
+    hierarchy, tree_names = read_hierarchy(root / HIERARCHY_FILE, n_classes) if (root / HIERARCHY_FILE).is_file() \
+        else (None, None)
+    names = names or tree_names or tuple(str(c) for c in range(n_classes))
+    return from_arrays("npz", train_x, train_y, test_x, test_y, names, hierarchy=hierarchy, source=root)
