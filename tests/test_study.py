@@ -220,6 +220,41 @@ def test_the_study_runs_with_the_searches_settings(tmp_path):
         resolve_settings(SimpleNamespace(**{**vars(args), "precision": None}))
 
 
+@pytest.mark.slow
+def test_each_budget_studies_the_schedules_tuned_at_it_rechosen_over_fresh_seeds(ray_session, mnist, tmp_path,
+                                                                                   capsys):
+    from conftest import tiny_search
+
+    from tune_growth.results.export import export, read_experiment
+    from tune_growth.search.run import run_search
+
+    results, searched = tmp_path / "results", {}
+    for budget in (0.3, 0.6):  # the h1 space at two budgets: its baseline control and two H1 trials each
+        opts = tiny_search(results, f"h1_at_{budget:g}", "h1", trials=3, budget_epochs=budget, evals=2)
+        run_search(opts, mnist)
+        export(opts.experiment_dir)
+        searched[budget] = set(read_experiment(opts.experiment_dir)[0]["schedule_json"])
+    out = tmp_path / "study"
+    args = ["--results", str(results), "--per-budget", "--reselect", "2", "--reselect-seeds", "2", "--seeds", "3",
+            "--evals", "2", "--controls", "random_growing", "--out", str(out)]
+    assert main(args) == 0
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert sorted(runs["budget"].unique()) == [0.3, 0.6]
+    for row in runs[runs["label"].isin(["h1", "baseline"])].itertuples():  # the schedule searched at that budget
+        assert row.schedule_json in searched[row.budget], (row.label, row.budget)
+    picked = pd.read_parquet(out / "selection.parquet")
+    assert set(zip(picked["hypothesis"], picked["budget"])) == {(h, b) for h in ("h1", "baseline") for b in (0.3, 0.6)}
+    assert (picked.groupby(["hypothesis", "budget"])["chosen"].sum() == 1).all()
+    assert (picked.groupby(["hypothesis", "budget"]).size() == [1, 1, 2, 2]).all()  # the baseline: one trial each
+    for (h, b), group in picked.groupby(["hypothesis", "budget"]):  # the best mean over the fresh seeds wins
+        best = group.loc[group["mean_val_acc"].idxmax()]
+        assert best["chosen"] and runs.loc[(runs["label"] == h) & (runs["budget"] == b), "schedule_json"].eq(
+            best["schedule_json"]).all()
+    assert "each tuned at its own" in capsys.readouterr().out
+    assert main([*args[:-1], str(tmp_path / "other"), "--budgets", "0.3", "5"]) == 2
+    assert "--budgets 5 were not searched" in capsys.readouterr().err
+
+
 GPU_STUDY = textwrap.dedent('''
     import json, sys
     from pathlib import Path

@@ -19,13 +19,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from tune_growth.cache import DEFAULT_CACHE_DIR
-from tune_growth.cli import OneLineParser, add_budget_unit, budget_words, count, fail, positive, width
+from tune_growth.cli import OneLineParser, add_budget_unit, budget_words, checked, count, fail, positive, width
 from tune_growth.data import DATASETS, DatasetError, ImageDataset, load_dataset
 from tune_growth.models.registry import MODELS
 from tune_growth.schedule.builders import HYPOTHESES, build_schedule, parse_sets
 from tune_growth.schedule.controls import AT_COMPUTE, is_control
 from tune_growth.schedule.core import BUDGET_UNITS, Schedule, ScheduleError, Stage
-from tune_growth.study import controls
+from tune_growth.study import choose, controls
 from tune_growth.study.config import CONTROL_CHOICES, StudyConfig, study_config
 from tune_growth.study.stats import seed_warning
 from tune_growth.train.device import PRECISIONS
@@ -60,6 +60,14 @@ def parser() -> OneLineParser:
     add_budget_unit(p, BUDGET_UNITS)
     p.add_argument("--budgets", type=float, nargs="+", metavar="EPOCHS",
                    help="a budget sweep: every schedule and control at each of these budgets, e.g. 2 5 10 20")
+    p.add_argument("--per-budget", action="store_true",
+                   help="searches at several budgets under --results: each budget's schedules from the searches at "
+                        "that budget (each studied at the budget it was tuned at)")
+    p.add_argument("--reselect", type=checked("--reselect", int, lambda v: v >= 0, "an integer >= 0"), default=0,
+                   metavar="K", help="re-choose each search's schedule among its K best trials by mean validation "
+                                     "accuracy over fresh seeds (default 0: the best trial)")
+    p.add_argument("--reselect-seeds", type=checked("--reselect-seeds", int, lambda v: v >= 2, "an integer >= 2"),
+                   default=3, help="seeds per candidate of --reselect (default 3)")
     p.add_argument("--resume", action="store_true", help="continue the study in --out: keep its finished runs")
     p.add_argument("--targets", type=float, nargs="*",
                    help="target accuracies for every budget (default, per budget: the baseline's median - 1 and - 0.5 "
@@ -73,19 +81,6 @@ def parser() -> OneLineParser:
                    help=f"which controls join the tuned baseline (default: all of {', '.join(CONTROL_CHOICES)})")
     p.add_argument("--reanalyse", type=Path, help="recompute effects and outputs of an earlier study folder (no runs)")
     return p
-
-
-def from_results(results: Path) -> dict[str, Schedule]:
-    """The best completed schedule per hypothesis in the experiments under `results`, by final
-    validation accuracy (the test split chooses nothing)."""
-    from tune_growth.results.load import load
-
-    trials, _, _ = load(results)
-    if trials.empty:
-        raise ValueError(f"--results {str(results)!r} holds no experiment with trials; expected a search's folder")
-    done = trials[(trials["status"] == "completed") & trials["schedule_json"].notna()]
-    best = done.sort_values("final_val_acc", ascending=False).groupby("hypothesis", sort=False).head(1)
-    return {row.hypothesis: Schedule.from_json(row.schedule_json) for row in best.itertuples()}
 
 
 def plain_baseline(template: Schedule, data: ImageDataset) -> Schedule:
@@ -110,10 +105,13 @@ def built(config: StudyConfig, data: ImageDataset, taken: dict[str, Schedule]) -
     return out
 
 
-def collect(config: StudyConfig, data: ImageDataset) -> dict[str, Schedule]:
-    """Schedules under test plus the controls, all at one budget (--budget, else the baseline's)
-    and batch size; `at_budgets` takes them to each budget of a sweep."""
-    entries = from_results(config.results) if config.results else {}
+def collect(config: StudyConfig, data: ImageDataset, found: dict[str, Schedule] | None = None) -> dict[str, Schedule]:
+    """Schedules under test (`found`: the searches', by hypothesis; else the best of each under
+    --results) plus the controls, all at one budget (--budget, else the baseline's) and batch
+    size; `at_budgets` takes them to each budget of a sweep."""
+    if found is None and config.results:
+        found = {h: cands[0] for (h, _), cands in choose.searched(config.results).items()}
+    entries = dict(found or {})
     for path in config.schedules:
         if not path.is_file():
             raise ScheduleError(f"--schedule {str(path)!r} is not a file; expected a schedule JSON file")
@@ -175,6 +173,38 @@ def at_budgets(entries: dict[str, Schedule], budgets: list[float],
     return out
 
 
+def searched_budgets(config: StudyConfig) -> tuple[choose.Found | None, list[float] | None]:
+    """With --per-budget or --reselect: the searches' candidates (each hypothesis's best trial, or
+    its --reselect best) and, with --per-budget, the study's budgets (--budgets, every one of them
+    searched, else every searched budget); (None, None) otherwise."""
+    if not (config.per_budget or config.reselect):
+        return None, None
+    found = choose.searched(config.results, top=max(1, config.reselect), per_budget=config.per_budget)
+    if not config.per_budget:
+        return found, None
+    searched = sorted({b for _, b in found})
+    budgets = sorted(set(config.budgets)) if config.budgets else searched
+    missing = [b for b in budgets if b not in searched or ("baseline", b) not in found]
+    if missing:
+        raise ValueError(f"--budgets {' '.join(f'{b:g}' for b in missing)} were not searched (with the baseline) "
+                         f"under --results; expected budgets among {' '.join(f'{b:g}' for b in searched)}")
+    return found, budgets
+
+
+def plan(config: StudyConfig, data: ImageDataset, chosen: dict | None,
+         budgets: list[float] | None) -> dict[tuple[str, float], Schedule]:
+    """(label, budget) -> schedule: one set of schedules taken to every budget of the sweep, or
+    with --per-budget each budget's own searched schedules and their controls."""
+    if not config.per_budget:
+        entries = collect(config, data, None if chosen is None else {h: s for (h, _), s in chosen.items()})
+        return at_budgets(entries, study_budgets(config, entries), data)
+    out = {}
+    for b in budgets:
+        at = collect(replace(config, budget=b), data, {h: s for (h, bb), s in chosen.items() if bb == b})
+        out |= {(label, b): s for label, s in at.items()}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.reanalyse is not None:
@@ -193,21 +223,33 @@ def main(argv: list[str] | None = None) -> int:
 
             load_pretrained(build_model(config.model, data.channels, data.num_classes, config.width), config.model,
                             config.pretrained)
-        entries = collect(config, data)
-        budgets = study_budgets(config, entries)
+        found, budgets = searched_budgets(config)
+        entries = plan(config, data, None if found is None else {k: v[0] for k, v in found.items()}, budgets)
     except (DatasetError, ScheduleError, ValueError) as err:
         return fail(str(err))
     from tune_growth.study.outputs import write_study
 
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    print(f"Study on {config.data.name} with {config.model}: {len(entries)} schedules x {len(budgets)} budgets "
-          f"({', '.join(f'{b:g}' for b in budgets)} {budget_words(entries['baseline'].budget_unit)}) x "
-          f"{config.seeds} seeds = "
-          f"{len(entries) * len(budgets) * config.seeds} runs:", flush=True)
-    for label, s in entries.items():
-        print(f"  {label:>16}: {s.describe()}", flush=True)
-    print(write_study(at_budgets(entries, budgets, data), data, config, warning), flush=True)
+    if config.reselect:  # the same plan, its searched schedules chosen again
+        from tune_growth.search.run import init_ray
+        from tune_growth.study.run import run_resources
+
+        init_ray(config.address, config.num_cpus)
+        print(f"Re-choosing each search's schedule among its {config.reselect} best trials over "
+              f"{config.reselect_seeds} fresh seeds (validation)", flush=True)
+        chosen = choose.reselect(found, data, config, *run_resources(config.cpus_per_run, config.gpus_per_run))
+        entries = plan(config, data, chosen, budgets)
+    labels, swept = list(dict.fromkeys(label for label, _ in entries)), sorted({b for _, b in entries})
+    unit = budget_words(next(iter(entries.values())).budget_unit)
+    print(f"Study on {config.data.name} with {config.model}: {len(labels)} schedules x {len(swept)} budgets "
+          f"({', '.join(f'{b:g}' for b in swept)} {unit}"
+          f"{', each tuned at its own' if config.per_budget else ''}) x {config.seeds} seeds = "
+          f"{len(entries) * config.seeds} runs:", flush=True)
+    for (label, b), s in entries.items():
+        if config.per_budget or b == swept[0]:
+            print(f"  {label:>16}{f' @ {b:g}' if config.per_budget else ''}: {s.describe()}", flush=True)
+    print(write_study(entries, data, config, warning), flush=True)
     return 0
 
 

@@ -42,6 +42,9 @@ class StudyConfig:
     budget: float | None = None
     budgets: tuple[float, ...] = ()
     budget_unit: str | None = None  # what the budgets count (schedule.core.BUDGET_UNITS); None: the baseline's
+    per_budget: bool = False  # each budget's schedules from the searches at that budget (choose.py)
+    reselect: int = 0  # re-choose among each search's top `reselect` trials over fresh seeds (0: off)
+    reselect_seeds: int = 3
     seeds: int = 5
     targets: tuple[float, ...] = ()
     evals: int = 40
@@ -119,6 +122,12 @@ def check_flags(args) -> None:
                          "another --out")
     if args.results is not None and not args.results.is_dir():
         raise ValueError(f"--results {str(args.results)!r} is not a folder; expected a searches' results folder")
+    if (args.per_budget or args.reselect) and args.results is None:
+        raise ValueError(f"{'--per-budget' if args.per_budget else f'--reselect {args.reselect}'} chooses among "
+                         "searched trials; expected --results DIR with it")
+    if args.per_budget and args.budget is not None:
+        raise ValueError(f"--budget {args.budget:g} and --per-budget are both given; expected --budgets (a subset of "
+                         "the searched budgets) or none")
     if args.targets and not all(0 < t <= 1 for t in args.targets):
         raise ValueError(f"--targets {args.targets} are invalid; expected accuracies in (0, 1]")
 
@@ -132,7 +141,7 @@ def study_config(args) -> StudyConfig:
     return StudyConfig(
         data=spec, **settings, results=args.results, schedules=tuple(args.schedule), hypotheses=tuple(args.hypotheses),
         sets=tuple(args.set), budget=args.budget, budgets=tuple(args.budgets or ()), budget_unit=args.budget_unit,
-        seeds=args.seeds,
+        per_budget=args.per_budget, reselect=args.reselect, reselect_seeds=args.reselect_seeds, seeds=args.seeds,
         targets=tuple(args.targets or ()), evals=args.evals, out=args.out, resume=args.resume,
         controls=() if args.no_controls else tuple(args.controls), cpus_per_run=args.cpus_per_run, gpus_per_run=gpus,
         address=args.address, num_cpus=args.num_cpus)

@@ -55,16 +55,16 @@ def run_key(label: str, schedule: Schedule, config: RunConfig, seed: int, finger
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def run_all(entries: dict[tuple[str, float], Schedule], payload: dict, config: RunConfig, seeds: int,
+def run_all(entries: dict[tuple[str, float], Schedule], payload: dict, config: RunConfig, seeds: int | range,
             cpus: float = 1.0, gpus: float = 0.0, log: Path | None = None) -> list[dict]:
-    """Every (label, budget) schedule over `seeds` seeds, in parallel on the Ray cluster, each run
+    """Every (label, budget) schedule over `seeds` (a count from 0, or a range), in parallel on the Ray cluster, each run
     asking for `cpus` CPUs and `gpus` GPUs; runs already in `log` (runs.jsonl) with the same key
     are taken from it, every new one is appended to it as it ends. Returns one row per run:
     key, label, budget, seed, records, resources."""
     config = replace(config, monitor="test")  # the study reports: time to a test accuracy
     done = read_jsonl_by_key(log) if log is not None else {}
     wanted = {run_key(label, s, config, seed, payload["fingerprint"]): (label, budget, seed, s)
-              for seed in range(seeds) for (label, budget), s in entries.items()}
+              for seed in (range(seeds) if isinstance(seeds, int) else seeds) for (label, budget), s in entries.items()}
     rows = [done[k] for k in wanted if k in done]
     todo = {k: v for k, v in wanted.items() if k not in done}
     if todo:
