@@ -28,8 +28,9 @@ test: $(STAMP)
 quick: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
-# every search and study behind the README's verdicts, from scratch (resumable: run it again after
-# an interruption); about 2 h 46 min on a 2-core CPU, see README "Verdicts measured"
+# every search and study behind the README's verdicts, from scratch, on equal terms (issue 27): every
+# space searched at every budget in compute, re-chosen over seeds, matched controls; resumable (run it
+# again after an interruption); hours on a 2-core CPU, so it spans sessions (benchmarks/verdict.py)
 verdict: $(STAMP)
 	$(PY) -m benchmarks verdict
 

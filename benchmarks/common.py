@@ -22,6 +22,18 @@ CIFAR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "c
 CIFAR_SPEC = DataSpec("npz", CIFAR)
 
 
+# The Tiny-ImageNet subset (npz: 200 classes, 100 training and 50 test images each, 32 px) with
+# its WordNet tree (hierarchy.json), beside the repository in ../shared/data/tinyimagenet
+TINY = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "tinyimagenet")
+
+
+def require_tiny(alternative: str = "") -> None:
+    """Exit with one line when the Tiny-ImageNet subset is absent; `alternative` ends it."""
+    if not os.path.isfile(os.path.join(TINY, "hierarchy.json")):
+        raise SystemExit(f"the Tiny-ImageNet subset is absent at {TINY}; expected ../shared/data/tinyimagenet"
+                         f"{alternative}")
+
+
 def cifar_present() -> bool:
     """Whether the CIFAR-10 subset is on this machine (at CIFAR)."""
     return os.path.isdir(CIFAR)

@@ -1,15 +1,21 @@
 """`python -m benchmarks verdict` (or `make verdict`): rerun, from scratch, every search and study
 behind the README's verdicts, one dataset after another, each step resumable.
 
-Per dataset (PROTOCOLS): every shipped space is searched on the validation split
-(`tune-growth search SPACE`, seed 0, every run to the end), then `tune-growth study --results`
-re-runs the best schedule of each hypothesis by validation accuracy, beside the controls, over 5
-seeds at every budget of the sweep, measured on the test split. A search whose experiment folder
-exists without its trials.parquet is continued with `--resume`; a finished one is skipped; the study
-always runs with `--resume`, so its finished runs are kept. Killed at any point, the same command
-continues where it stopped. Writes under --out (default results/verdict): DATASET/searches/SPACE/
-and DATASET/study/, and DATASET/timing.json with each step's wall seconds; prints one JSON line of
-minutes per step.
+Per dataset (PROTOCOLS), on equal terms (issue 27): every shipped space (each tuning the same
+training knobs) is searched on the validation split at *every* budget of the study, budgets in
+compute (full-size epochs of examples x pixels, so a small-image stage trains more examples for
+the same cost), the same number of trials per space and budget (seed 0, every run to the end).
+Then `tune-growth study --results --per-budget --reselect 3` re-chooses each search's schedule
+among its 3 best trials over 3 fresh seeds on validation, and re-runs the chosen schedule of each
+hypothesis at the budget it was tuned at, beside its matched controls (random examples for H1, a
+random class order for H2, the baseline at the same compute for H3), over the seeds, measured on
+the test split, with the declared primary comparisons Holm-corrected.
+
+A search whose experiment folder exists without its trials.parquet is continued with `--resume`;
+a finished one is skipped; the study always runs with `--resume`, so its finished runs (and
+re-choosing runs) are kept. Killed at any point, the same command continues where it stopped.
+Writes under --out (default results/verdict): DATASET/searches/SPACE_bBUDGET/ and DATASET/study/,
+and DATASET/timing.json with each step's wall seconds; prints one JSON line of minutes per step.
 """
 
 from __future__ import annotations
@@ -22,32 +28,37 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import CIFAR, emit, require_cifar
+import numpy as np
+
+from benchmarks.common import CIFAR, TINY, emit, require_cifar, require_tiny
 from tune_growth.io import atomic_write_text
 
 SPACES = ("baseline", "h1", "h2", "h3", "combined", "random_growing", "anti_h2")
+# 50 of Tiny-ImageNet's 200 classes, a seeded draw (seed 0): as many as 2 CPU cores allow, spread
+# over the WordNet tree, whose pruned subtree gives H2 its coarse-to-fine order
+TINY_CLASSES = ",".join(str(int(c)) for c in sorted(np.random.default_rng(0).choice(200, 50, replace=False)))
+COMPUTE = ["--budget-unit", "compute"]
+RESELECT = 3  # the study re-chooses each search's schedule among its RESELECT best trials, over 3 seeds
 
-# dataset -> how it is searched and studied. Budgets are epochs of the full training set.
+# dataset -> how it is searched and studied. Budgets: full-size epochs of compute, each searched.
+# ResNet-9 x 0.25 trains ~20 s per epoch per run on one core of a 2-core CPU: those protocols search
+# 12 trials per space and budget at 1, 2 and 4 epochs, and evaluate 10 times a run.
 PROTOCOLS = {
     "mnist5k": {"flags": ["--dataset", "mnist5k", "--model", "lenet5"], "spaces": SPACES,
-                "search_budget": 20, "trials": 32, "study_budgets": [2, 5, 10, 20], "study_evals": 40},
-    # 8x8 images: the builders cannot shrink below 8 px, so an H3 space would only search the
-    # baseline's knobs again; the combined space keeps its H3-free combinations (h1+h2).
-    "digits": {"flags": ["--dataset", "digits", "--model", "lenet5"],
-               "spaces": tuple(s for s in SPACES if s != "h3"),
-               "search_budget": 20, "trials": 32, "study_budgets": [2, 5, 10, 20], "study_evals": 40},
-    # ResNet-9 x 0.25 trains ~20 s per epoch per run on one core of this 2-core CPU: the searches
-    # are 12 trials at 2 epochs (about 6 min each); the study sweeps 1-4 epochs with 10 evaluations
-    # a run and leaves out the anti-curricula (the tuned baseline and the random-order control stay),
-    # about 1 h 15 min.
+                "budgets": [2, 5, 10, 20], "trials": 32, "study_evals": 40, "seeds": 8},
     "cifar": {"flags": ["--dataset", "npz", "--data-root", CIFAR, "--model", "resnet9", "--width", "0.25"],
-              "spaces": SPACES, "search_budget": 2, "trials": 12, "study_budgets": [1, 2, 4], "study_evals": 10,
-              "study_flags": ["--controls", "random_growing", "budgeted"]},
+              "spaces": SPACES, "budgets": [1, 2, 4], "trials": 12, "study_evals": 10, "seeds": 5},
+    "tinyimagenet": {"flags": ["--dataset", "npz", "--data-root", TINY, "--classes", TINY_CLASSES,
+                               "--model", "resnet9", "--width", "0.25"],
+                     "spaces": SPACES, "budgets": [1, 2, 4], "trials": 12, "study_evals": 10, "seeds": 5},
+    # mnist5k with 20% of its training labels wrong: does growing (or hard examples first) cope?
+    "mnist5k_noise": {"flags": ["--dataset", "mnist5k", "--model", "lenet5", "--label-noise", "0.2"],
+                      "spaces": SPACES, "budgets": [2, 10], "trials": 32, "study_evals": 40, "seeds": 8},
     # the CI smoke: every step of the pipeline once, in about a minute
     "smoke": {"flags": ["--dataset", "digits", "--model", "lenet5"], "spaces": ("h2",),  # its trial 0: the baseline
-              "search_budget": 0.5, "trials": 2, "study_budgets": [0.5], "study_evals": 3, "seeds": 3},
+              "budgets": [0.5], "trials": 3, "study_evals": 3, "seeds": 3, "reselect": 2},
 }
-DEFAULT = ["mnist5k", "digits", "cifar"]
+DEFAULT = ["mnist5k", "cifar", "tinyimagenet", "mnist5k_noise"]
 
 
 def run(step: str, cmd: list[str], root: Path, timing: dict) -> None:
@@ -79,31 +90,34 @@ def finished(exp: Path, trials: int) -> bool:
 
 
 def searches(proto: dict, root: Path, timing: dict) -> None:
+    """Every space at every budget, the same trials each (equal search effort)."""
     storage = root / "searches"
-    for space in proto["spaces"]:
-        exp = storage / space
-        if finished(exp, proto["trials"]):
-            continue
-        resume = any(exp.glob("experiment_state-*.json"))
-        if exp.is_dir() and not resume:  # killed before Tune saved any state: nothing to resume, start again
-            shutil.rmtree(exp)
-        cmd = [sys.executable, "-m", "tune_growth", "search", space, *proto["flags"], "--storage", str(storage),
-               "--name", space, "--trials", str(proto["trials"]), "--budget", str(proto["search_budget"]),
-               "--seed", "0"] + (["--resume"] if resume else [])
-        run(f"search {space}", cmd, root, timing)
+    for budget in proto["budgets"]:
+        for space in proto["spaces"]:
+            name = f"{space}_b{budget:g}"
+            exp = storage / name
+            if finished(exp, proto["trials"]):
+                continue
+            resume = any(exp.glob("experiment_state-*.json"))
+            if exp.is_dir() and not resume:  # killed before Tune saved any state: nothing to resume, start again
+                shutil.rmtree(exp)
+            cmd = [sys.executable, "-m", "tune_growth", "search", space, *proto["flags"], *COMPUTE, "--storage",
+                   str(storage), "--name", name, "--trials", str(proto["trials"]), "--budget", str(budget),
+                   "--seed", "0"] + (["--resume"] if resume else [])
+            run(f"search {name}", cmd, root, timing)
 
 
-def study(proto: dict, root: Path, timing: dict, seeds: int) -> None:
-    seeds = proto.get("seeds", seeds)
+def study(proto: dict, root: Path, timing: dict, seeds: int | None) -> None:
+    seeds = seeds or proto["seeds"]
+    flags = ["--per-budget", "--reselect", str(proto.get("reselect", RESELECT)), "--reselect-seeds", "3", *COMPUTE]
     cmd = [sys.executable, "-m", "tune_growth", "study", "--results", str(root / "searches"), "--seeds", str(seeds),
-           "--budgets", *map(str, proto["study_budgets"]), "--evals", str(proto["study_evals"]),
-           "--out", str(root / "study"), "--resume", *proto.get("study_flags", [])]
+           "--budgets", *map(str, proto["budgets"]), "--evals", str(proto["study_evals"]),
+           "--out", str(root / "study"), "--resume", *flags]
     run("study", cmd, root, timing)
 
 
-# study.json: the title and targets, so `tune-growth study --reanalyse` of a published folder keeps them
 PUBLISHED = ("study.md", "study_budget.png", "expected_best.png", "effects.parquet", "runs.parquet",
-             "expected_best.parquet", "study.json")
+             "expected_best.parquet", "study.json", "selection.parquet")
 
 
 def publish(root: Path, dest: Path) -> None:
@@ -120,13 +134,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--datasets", nargs="+", default=DEFAULT, choices=list(PROTOCOLS),
                    help=f"default: {' '.join(DEFAULT)}; smoke: a one-minute run of every step")
     p.add_argument("--phase", choices=("all", "searches", "studies"), default="all")
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--seeds", type=int, default=None, help="seeds per study run (default: the protocol's)")
     p.add_argument("--out", type=Path, default=Path("results/verdict"))
-    p.add_argument("--publish", type=Path, default=Path(__file__).parent / "measured" / "verdict",
+    # verdict_v2: the rerun on equal terms; measured/verdict/ keeps the first, confounded one (README)
+    p.add_argument("--publish", type=Path, default=Path(__file__).parent / "measured" / "verdict_v2",
                    help="where each finished study's study.md, plots and Parquet are copied (not for smoke)")
     args = p.parse_args(argv)
     if "cifar" in args.datasets:
         require_cifar(", or --datasets without cifar")
+    if "tinyimagenet" in args.datasets:
+        require_tiny(", or --datasets without tinyimagenet")
     minutes = {}
     for name in args.datasets:
         root = args.out / name

@@ -138,7 +138,9 @@ def test_benchmark_prints_one_json_line(name):
         assert line["methods"]["random"]["total_compute"] == [1.0]  # the unit
     if name == "verdict":  # every step ran: the search, then the study over it, with its verdicts
         out = Path(line["out"]) / "smoke"
-        assert set(line["minutes"]["smoke"]) == {"total", "search h2", "study"}
+        assert set(line["minutes"]["smoke"]) == {"total", "search h2_b0.5", "study"}
+        assert (out / "study" / "selection.parquet").is_file()  # each search's schedule re-chosen over fresh seeds
+        assert "## Primary comparisons" in (out / "study" / "study.md").read_text()
         assert (out / "study" / "runs.parquet").is_file() and "## Verdicts" in (out / "study" / "study.md").read_text()
         assert "## Expected best against search effort" in (out / "study" / "study.md").read_text()
 
