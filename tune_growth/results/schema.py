@@ -60,3 +60,15 @@ def schema_for(frame: pd.DataFrame, table: str) -> pa.Schema:
 def to_arrow(frame: pd.DataFrame, table: str) -> pa.Table:
     """`frame` as an Arrow table of its schema (schema_for)."""
     return pa.Table.from_pandas(frame, schema=schema_for(frame, table), preserve_index=False)
+
+
+def schema_markdown() -> str:
+    """The declared columns of each table and their Arrow types, as Markdown: docs/results.md holds
+    this text between its schema markers, and a test holds it to this function's output."""
+    parts = [f"Schema version {SCHEMA_VERSION} (also in each file's metadata, `{METADATA_KEY.decode()}`). Declared "
+             "columns, typed even when every value is null; `param_<name>` (one per config key) and the targets' "
+             "`examples_to_T`, `compute_to_T`, `seconds_to_T` keep their values' types.\n"]
+    for table, columns in TABLES.items():
+        rows = "\n".join(f"| `{name}` | {dtype} |" for name, dtype in columns.items())
+        parts.append(f"### {table}.parquet\n\n| column | Arrow type |\n| --- | --- |\n{rows}\n")
+    return "\n".join(parts)
