@@ -22,6 +22,7 @@ import pandas as pd
 
 from tune_growth.data import ImageDataset
 from tune_growth.io import atomic_write_parquet
+from tune_growth.schedule.controls import is_control
 from tune_growth.schedule.core import Schedule
 from tune_growth.search.trial import dataset_payload
 from tune_growth.study.config import StudyConfig
@@ -35,7 +36,8 @@ Found = dict[tuple[str, float | None], list[Schedule]]  # (hypothesis, search bu
 def searched(results: Path, top: int = 1, per_budget: bool = False) -> Found:
     """The `top` completed trials of each hypothesis in the experiments under `results`, best
     validation accuracy first; keyed by (hypothesis, the schedules' budget) with `per_budget`, else
-    by (hypothesis, None) over every budget."""
+    by (hypothesis, None) over every budget. Control spaces' trials (random_growing, anti_h2) are
+    left out, as the study derives its controls from the schedules under test; the baseline stays."""
     from tune_growth.results.load import load
 
     trials, _, _ = load(results)
@@ -46,6 +48,8 @@ def searched(results: Path, top: int = 1, per_budget: bool = False) -> Found:
     ranked = done.sort_values("final_val_acc", ascending=False, kind="stable")
     found: Found = {}
     for (hypothesis, budget), group in ranked.groupby(["hypothesis", "budget"], sort=False, dropna=False):
+        if hypothesis != "baseline" and is_control(str(hypothesis)):
+            continue  # a control space's trials: the study derives its controls from the schedules under test
         key = (str(hypothesis), None if pd.isna(budget) else float(budget))
         found[key] = [Schedule.from_json(j) for j in group["schedule_json"].head(top)]
     return found
