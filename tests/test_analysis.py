@@ -53,6 +53,8 @@ def test_report_writes_every_plot_and_a_self_contained_page(report):
     assert page.count("<img") == len(pngs) and page.count('src="data:image/png;base64,') == len(pngs)
     assert "http://" not in page and "https://" not in page  # nothing to fetch: opens without a server
     assert "Best schedule per hypothesis" in page and "h3" in page and "baseline" in page
+    tables = page.split("<h2>Plots</h2>")[0]  # costs and accuracies as a reader wants them (analysis/units.py)
+    assert "e+0" not in tables and "%</td>" in tables
     assert "Expected best against search effort" in page and "n=1" in page  # the searches at equal effort
 
 

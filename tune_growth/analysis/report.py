@@ -18,6 +18,7 @@ import pandas as pd
 
 from tune_growth.analysis import plots
 from tune_growth.analysis.expected_best import at_effort, expected_best_figure, expected_best_table
+from tune_growth.analysis.units import for_page
 from tune_growth.cli import OneLineParser, fail
 from tune_growth.io import atomic_write_text
 from tune_growth.results.export import searcher_state
@@ -52,6 +53,11 @@ def summary_table(trials: pd.DataFrame, metrics: pd.DataFrame, target: float) ->
     return table.sort_values("final_val_acc", ascending=False)
 
 
+def varies(metrics: pd.DataFrame, column: str) -> bool:
+    """Whether `column` takes more than one value within some trial: a plot against it says something."""
+    return bool(len(metrics)) and bool((metrics.groupby(["experiment", "trial_id"])[column].nunique() > 1).any())
+
+
 def figures(trials: pd.DataFrame, metrics: pd.DataFrame, exps: list[Path], effort: pd.DataFrame,
             model_plots: bool = True) -> dict:
     """name -> (Figure, caption), in report order; `effort`: expected_best_table(trials), which the
@@ -59,9 +65,10 @@ def figures(trials: pd.DataFrame, metrics: pd.DataFrame, exps: list[Path], effor
     figs = {"loss_vs_step": (plots.loss_curves(metrics, "step"), "Train and validation loss against optimizer steps."),
             "loss_vs_examples": (plots.loss_curves(metrics, "examples"), "The same against examples seen."),
             "loss_vs_wall": (plots.loss_curves(metrics, "wall_seconds"), "The same against training time (evaluation excluded)."),
-            "loss_vs_image_size": (plots.loss_vs_image_size(metrics), "Loss against the image size in use (H3)."),
             "accuracy_vs_cost": (plots.accuracy_vs_cost(metrics, trials), "Time to accuracy, with the Pareto frontier."),
             "asha": (plots.asha_view(metrics, trials), "Every trial over its budget; × where ASHA stopped it.")}
+    if varies(metrics, "image_size"):  # only where some trial's images change size (H3)
+        figs["loss_vs_image_size"] = (plots.loss_vs_image_size(metrics), "Loss against the image size in use (H3).")
     if not effort.empty:
         figs["expected_best"] = (expected_best_figure(effort), "Expected best validation accuracy of n trials drawn "
                                  "from each search (Dodge et al. 2019): the searches compared at equal effort.")
@@ -161,7 +168,8 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None, tar
     more = {"Expected best against search effort": (
         "Expected best validation accuracy of n trials drawn from each search, with a 95% bootstrap band over its "
         "trials (Dodge et al. 2019; the baseline control and stopped runs excluded).", at_effort(effort))}
-    page = render_html(title, table, images, "Best schedule per hypothesis", intro, more if not effort.empty else None)
+    page = render_html(title, for_page(table), images, "Best schedule per hypothesis", intro,
+                       more if not effort.empty else None)
     return atomic_write_text(out / "report.html", page)
 
 
