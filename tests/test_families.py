@@ -2,26 +2,39 @@
 comparisons are primary, Holm over them, BH over the rest, and the decisions they give."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as st
 
+from tune_growth.schedule.core import Schedule, Stage
+from tune_growth.study.controls import random_classes
 from tune_growth.study.effects import effects_table
-from tune_growth.study.families import detectable_effects, is_primary, matched_controls, primary_markdown, tost_from
+from tune_growth.study.families import detectable_effects, is_primary, matched, primary_markdown, tost_from
 from tune_growth.study.inference import holm, minimum_detectable_effect, tost_p
 
+ALL = tuple(range(10))
+H1 = Schedule((Stage(ALL, 1, 28, 0.1), Stage(ALL, None, 28, 0.9)), 10, hypothesis="h1", selection="iconic")
+H2 = Schedule((Stage((0, 1), None, 28, 0.2), Stage(ALL, None, 28, 0.8)), 10, hypothesis="h2")
+SCHEDULES = {"baseline": Schedule((Stage(ALL, None, 28, 1.0),), 10), "h1": H1, "h2": H2,
+             "random_growing": replace(H1, selection="random", hypothesis="random_growing"),
+             "h1+h2": Schedule((Stage((0, 1), 5, 28, 0.2), Stage(ALL, None, 28, 0.8)), 10, hypothesis="h1+h2"),
+             "h3": Schedule((Stage(ALL, None, 16, 0.5), Stage(ALL, None, 28, 0.5)), 10, hypothesis="h3")}
 
-def test_each_axis_brings_its_matched_control():
-    assert matched_controls("h1", "h1") == {"random_growing"}
-    assert matched_controls("h2", "h2") == {"random_classes"}
-    assert matched_controls("h3", "h3") == {"baseline_at_h3"}
-    assert matched_controls("combo", "h1+h2+h3") == {"random_growing", "random_classes", "baseline_at_combo"}
-    assert is_primary("h3", "h3", "baseline_at_h3", "accuracy") and is_primary("h3", "h3", "baseline", "accuracy")
-    assert not is_primary("h3", "h3", "random_growing", "accuracy")  # not H3's matched control
-    assert not is_primary("h1", "h1", "baseline", "compute")  # times to target are exploratory
-    assert not is_primary("random_growing", "random_growing", "baseline", "accuracy")  # a control is no hypothesis
+
+def test_a_control_is_matched_to_the_schedule_it_was_made_from():
+    schedules = {**SCHEDULES, "random_classes": random_classes(H2), "baseline_at_h3": SCHEDULES["baseline"]}
+    runs = pd.DataFrame([{"budget": 2.0, "label": label, "hypothesis": s.hypothesis, "schedule_json": s.to_json()}
+                         for label, s in schedules.items()])
+    pairs = matched(runs)
+    assert pairs == {(2.0, "h1", "random_growing"), (2.0, "h2", "random_classes"), (2.0, "h3", "baseline_at_h3")}
+    assert is_primary(2.0, "h3", "h3", "baseline_at_h3", "accuracy", pairs)
+    assert is_primary(2.0, "h1+h2", "h1+h2", "baseline", "accuracy", pairs)
+    assert not is_primary(2.0, "h1+h2", "h1+h2", "random_growing", "accuracy", pairs)  # made from H1's stages
+    assert not is_primary(2.0, "h1", "h1", "baseline", "compute", pairs)  # times to target are exploratory
+    assert not is_primary(2.0, "random_growing", "random_growing", "baseline", "accuracy", pairs)  # no hypothesis
 
 
 SEEDS = 10
@@ -41,7 +54,7 @@ def _runs(means: dict[str, tuple], seed: int = 0) -> pd.DataFrame:
         for s, a in enumerate(acc):
             curve = [[1e6 * k, float(k), float(a) * k / 4] for k in range(1, 5)]
             rows.append({"label": label, "hypothesis": hypothesis, "budget": 2.0, "seed": s, "final_test_acc": a,
-                         "schedule": label, "curve_json": json.dumps(curve)})
+                         "schedule": label, "schedule_json": SCHEDULES[label].to_json(), "curve_json": json.dumps(curve)})
     return pd.DataFrame(rows)
 
 
@@ -104,3 +117,11 @@ def test_the_minimum_detectable_effect_uses_the_primary_spread(effects):
     assert mde["sd"] == pytest.approx(sd) and mde["comparisons"] == 3
     assert mde["per_comparison"] == pytest.approx(minimum_detectable_effect(sd, SEEDS))
     assert mde["family_strictest"] == pytest.approx(minimum_detectable_effect(sd, SEEDS, 0.05 / 3))
+
+
+def test_constant_groups_are_certain_in_welchs_test_too():
+    from tune_growth.study.stats import difference_test
+    t = difference_test(np.full(3, 0.9), np.full(4, 0.9), paired=False)
+    assert t.se == 0.0 and t.p_value == 1.0 and tost_from(t.estimate, t.se, t.df, 0.5) == 0.0
+    t = difference_test(np.full(3, 0.9), np.full(4, 0.95), paired=False)
+    assert t.se == 0.0 and t.p_value == 0.0

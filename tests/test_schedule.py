@@ -54,6 +54,11 @@ def test_at_a_compute_budget_a_half_size_stage_trains_four_times_the_examples():
     assert three_stage(budget_epochs=2.0).stage_examples(4000, 28) == [400, 1200, 6400]  # epochs: examples
 
 
+def test_an_epoch_budget_rounds_its_total_to_whole_examples_first_as_it_always_has():
+    s = Schedule((Stage(ALL, None, 28, 0.5), Stage(ALL, None, 28, 0.5)), 10, budget_epochs=0.5)
+    assert s.stage_examples(21, 28) == [5, 5]  # 10.5 examples round to 10 before the shares (not [5, 6])
+
+
 def test_the_budget_unit_round_trips_and_an_epoch_schedule_serialises_as_before():
     compute = three_stage(budget_unit="compute")
     assert Schedule.from_json(compute.to_json()) == compute and "budget_unit" in compute.to_dict()

@@ -3,6 +3,7 @@
 import json
 import textwrap
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -246,6 +247,11 @@ def test_each_budget_studies_the_schedules_tuned_at_it_rechosen_over_fresh_seeds
     assert set(zip(picked["hypothesis"], picked["budget"])) == {(h, b) for h in ("h1", "baseline") for b in (0.3, 0.6)}
     assert (picked.groupby(["hypothesis", "budget"])["chosen"].sum() == 1).all()
     assert (picked.groupby(["hypothesis", "budget"]).size() == [1, 1, 2, 2]).all()  # the baseline: one trial each
+    logged = [json.loads(line) for line in (out / "selection.jsonl").read_text().splitlines()]
+    for r in picked.itertuples():  # each candidate's mean over its own budget's fresh seeds, never pooled
+        own = [x["records"][-1]["val_acc"] for x in logged if x["label"] == f"{r.hypothesis} @{r.budget:g} candidate "
+               f"{r.candidate}" and x["budget"] == r.budget]
+        assert len(own) == 2 and r.mean_val_acc == pytest.approx(np.mean(own)) and all(x["seed"] >= 1000 for x in logged)
     for (h, b), group in picked.groupby(["hypothesis", "budget"]):  # the best mean over the fresh seeds wins
         best = group.loc[group["mean_val_acc"].idxmax()]
         assert best["chosen"] and runs.loc[(runs["label"] == h) & (runs["budget"] == b), "schedule_json"].eq(

@@ -138,7 +138,7 @@ class Schedule:
         """Planned examples per stage, rounded; the last absorbs the rounding. epochs: share x the
         budget's examples. compute: share x the budget's examples x pixels / the stage's pixels, so a
         stage at half the full side trains 4x the examples of a full-size stage of the same share."""
-        total = self.total_budget(train_size, full_image_size)
+        total = int(round(self.total_budget(train_size, full_image_size)))  # whole examples (x pixels), as always
         cost = [st.image_size ** 2 if self.budget_unit == "compute" else 1 for st in self.stages]  # per example
         counts = [int(round(st.share * total / c)) for st, c in zip(self.stages[:-1], cost)]
         spent = sum(n * c for n, c in zip(counts, cost))

@@ -61,7 +61,12 @@ def reselect(found: Found, data: ImageDataset, config: StudyConfig, cpus: float,
     OUT/selection.parquet (one row per candidate: its mean, spread and whether it was chosen)."""
     from tune_growth.study.run import run_all
 
-    runs = {(f"{h} candidate {i}", s.budget_epochs): s for (h, _), cands in found.items() for i, s in enumerate(cands)}
+    budgets = {s.budget_epochs for cands in found.values() for s in cands}
+    if None in {b for _, b in found} and len(budgets) > 1:  # candidates tuned at different budgets are not comparable
+        raise ValueError(f"--reselect {config.reselect}: the searches under --results ran at budgets "
+                         f"{' '.join(f'{b:g}' for b in sorted(budgets))}; expected --per-budget with them")
+    label = lambda h, s, i: f"{h} @{s.budget_epochs:g} candidate {i}"  # noqa: E731 (one per hypothesis and budget)
+    runs = {(label(h, s, i), s.budget_epochs): s for (h, _), cands in found.items() for i, s in enumerate(cands)}
     seeds = range(RESELECT_SEED, RESELECT_SEED + config.reselect_seeds)
     config.out.mkdir(parents=True, exist_ok=True)
     rows = run_all(runs, dataset_payload(data), config.run_config(), seeds, cpus, gpus,
@@ -70,11 +75,11 @@ def reselect(found: Found, data: ImageDataset, config: StudyConfig, cpus: float,
     mean, spread = val.groupby("label")["val_acc"].mean(), val.groupby("label")["val_acc"].std()
     chosen, table = {}, []
     for (h, b), cands in found.items():
-        labels = [f"{h} candidate {i}" for i in range(len(cands))]
-        best = max(range(len(cands)), key=lambda i: (mean[labels[i]], -i))  # ties: the search's own order
+        means = [float(np.nan_to_num(mean[label(h, s, i)], nan=-np.inf)) for i, s in enumerate(cands)]
+        best = max(range(len(cands)), key=lambda i: (means[i], -i))  # ties: the search's own order
         chosen[(h, b)] = cands[best]
         table += [{"hypothesis": h, "budget": b, "candidate": i, "schedule": s.describe(), "schedule_json": s.to_json(),
-                   "seeds": config.reselect_seeds, "mean_val_acc": float(mean[labels[i]]),
-                   "sd_val_acc": float(spread[labels[i]]), "chosen": i == best} for i, s in enumerate(cands)]
+                   "seeds": config.reselect_seeds, "mean_val_acc": float(mean[label(h, s, i)]),
+                   "sd_val_acc": float(spread[label(h, s, i)]), "chosen": i == best} for i, s in enumerate(cands)]
     atomic_write_parquet(config.out / "selection.parquet", pd.DataFrame(table))
     return chosen

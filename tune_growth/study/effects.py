@@ -147,7 +147,7 @@ def effects_table(runs: pd.DataFrame, targets: list[float] | None = None) -> pd.
                 verdicts = _verdicts(g, b, paired, parsed, goals)
                 rows += [Comparison(budget, label, ref, len(g), v).row() for v in verdicts]
     table = pd.DataFrame(rows, columns=COLUMNS[:COLUMNS.index(FAMILY_COLUMNS[0])])
-    return with_families(table, runs.groupby("label")["hypothesis"].first().to_dict())[COLUMNS]
+    return with_families(table, runs)[COLUMNS]
 
 
 def of(effects: pd.DataFrame, measure: Measure) -> pd.DataFrame:

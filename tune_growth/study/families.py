@@ -4,9 +4,11 @@ and which are exploratory, with Benjamini–Hochberg q values (inference.py says
 **Primary, declared before any run**: final test accuracy of each hypothesis under test (every
 label that is not a control) against the tuned baseline and against its matched controls, at
 every budget: H1's examples grown in a random order (random_growing), H2's class counts in a
-random class order (random_classes), H3's baseline at the same compute (baseline_at_<label>); a
-combination has the matched control of each axis it grows. Equal compute holds for the matched
-H3 control always, and against the baseline when the budget unit is compute.
+random class order (random_classes), H3's baseline at the same compute (baseline_at_<label>). A
+control is matched to a schedule only where it was made from that schedule's stages at that budget
+(`matched`: the same stages, or the same class counts, read from the runs), so a combination
+compared with H1's random-order control is exploratory. Equal compute holds for the matched H3
+control always, and against the baseline when the budget unit is compute.
 
 **Exploratory**: everything else (controls against the baseline, the anti-curricula, every time
 to a target). Their q values say how much to trust a "detectable" one among many.
@@ -24,25 +26,44 @@ from scipy import stats as st
 
 from tune_growth.analysis.tables import markdown_table
 from tune_growth.schedule.controls import AT_COMPUTE, is_control
+from tune_growth.schedule.core import Schedule
 from tune_growth.study.inference import ALPHA, MARGIN, POWER, bh_qvalues, decide, holm, minimum_detectable_effect
 from tune_growth.study.verdicts import Measure
 
-# the matched control of each growth axis (a hypothesis names its axes joined by "+")
-MATCHED = {"h1": "random_growing", "h2": "random_classes"}
 FAMILY_COLUMNS = ["family", "p_adjusted", "p_equivalence", "decision", "decision_text"]
 
 
-def matched_controls(label: str, hypothesis: str) -> set[str]:
-    """The matched controls of a schedule: one per axis it grows (h3: its own equal-compute baseline)."""
-    axes = set(hypothesis.split("+"))
-    return {MATCHED[a] for a in axes if a in MATCHED} | ({f"{AT_COMPUTE}{label}"} if "h3" in axes else set())
+def _shape(s: Schedule, classes: bool = True) -> list[tuple]:
+    """A schedule's stages as what a matched control keeps: the classes themselves (H1's control), or
+    only how many (H2's)."""
+    return [(st.classes if classes else len(st.classes), st.per_class, st.image_size, st.share) for st in s.stages]
 
 
-def is_primary(label: str, hypothesis: str, reference: str, measure_kind: str) -> bool:
-    """Whether a comparison belongs to the declared primary family."""
+def matched(runs: pd.DataFrame) -> set[tuple[float, str, str]]:
+    """(budget, label, control) for each control made from that label's schedule at that budget:
+    random_growing with the same stages (only the examples differ), random_classes with the same
+    class counts per stage (only the classes differ), and the label's own baseline_at_<label>."""
+    first = runs.groupby(["budget", "label"], sort=False)["schedule_json"].first()
+    out = set()
+    for (budget, label), text in first.items():
+        if is_control(label):
+            continue
+        s = Schedule.from_json(text)
+        for control, same_classes in (("random_growing", True), ("random_classes", False)):
+            other = first.get((budget, control))
+            if other is not None and _shape(Schedule.from_json(other), same_classes) == _shape(s, same_classes):
+                out.add((budget, label, control))
+        if (budget, f"{AT_COMPUTE}{label}") in first.index:
+            out.add((budget, label, f"{AT_COMPUTE}{label}"))
+    return out
+
+
+def is_primary(budget: float, label: str, hypothesis: str, reference: str, measure_kind: str,
+               pairs: set[tuple[float, str, str]]) -> bool:
+    """Whether a comparison belongs to the declared primary family (`pairs`: matched())."""
     if measure_kind != Measure.ACCURACY.value or is_control(label) or hypothesis in ("baseline", "budgeted"):
         return False
-    return reference == "baseline" or reference in matched_controls(label, hypothesis)
+    return reference == "baseline" or (budget, label, reference) in pairs
 
 
 def tost_from(estimate: float, se: float, df: float, margin: float) -> float:
@@ -57,14 +78,15 @@ def tost_from(estimate: float, se: float, df: float, margin: float) -> float:
     return float(max(lower, upper))
 
 
-def with_families(effects: pd.DataFrame, hypotheses: dict[str, str], margin: float = MARGIN,
+def with_families(effects: pd.DataFrame, runs: pd.DataFrame, margin: float = MARGIN,
                   alpha: float = ALPHA) -> pd.DataFrame:
-    """`effects` with FAMILY_COLUMNS: the family of each row, its p value corrected within the
-    family (Holm for the primary, BH q for the exploratory), for accuracy rows the corrected TOST
-    p value at `margin` points and the decision."""
-    out = effects.copy()
-    out["family"] = ["primary" if is_primary(r.label, hypotheses.get(r.label, r.label), r.reference, r.measure_kind)
-                     else "exploratory" for r in out.itertuples()]
+    """`effects` (of `runs`) with FAMILY_COLUMNS: the family of each row, its p value corrected
+    within the family (Holm for the primary, BH q for the exploratory), for accuracy rows the
+    corrected TOST p value at `margin` points and the decision."""
+    out, pairs = effects.copy(), matched(runs)
+    hypotheses = runs.groupby("label")["hypothesis"].first().to_dict()
+    out["family"] = ["primary" if is_primary(r.budget, r.label, hypotheses.get(r.label, r.label), r.reference,
+                                             r.measure_kind, pairs) else "exploratory" for r in out.itertuples()]
     accuracy = out["measure_kind"] == Measure.ACCURACY.value
     raw_equivalence = pd.Series([tost_from(r.estimate, r.se, r.df, margin) if a else np.nan
                                  for r, a in zip(out.itertuples(), accuracy)], index=out.index, dtype=float)

@@ -13,7 +13,7 @@ difference is above -margin and below +margin, each at alpha; the TOST p value i
 the two, and p < alpha is the same as the 1 - 2 alpha t interval lying inside (-margin, +margin).
 
 **A decision**, per comparison, with alpha already corrected where a family is: "equivalent within
-±margin" when the (corrected) TOST p is below alpha; otherwise "better" or "worse" when the
+±margin" when the (corrected) TOST p is at most alpha; otherwise "better" or "worse" when the
 (corrected) two-sided p is; otherwise "inconclusive (±X)", X the half-width of the comparison's
 95% interval. Equivalence is tried first: a difference the data pin inside the margin is one the
 study calls negligible even when it is also detectably non-zero.
@@ -91,8 +91,9 @@ def half_width(differences, level: float = 0.95) -> float:
 def minimum_detectable_effect(sd: float, n: int, alpha: float = ALPHA, power: float = POWER) -> float:
     """The true mean difference (in sd's units) that a two-sided paired t test at `alpha` on `n`
     differences of standard deviation `sd` detects with probability `power`."""
-    if n < 2 or sd < 0:
-        raise ValueError(f"a minimum detectable effect needs n >= 2 and sd >= 0; got n={n}, sd={sd}")
+    if n < 2 or sd < 0 or not alpha < power < 1:
+        raise ValueError(f"a minimum detectable effect needs n >= 2, sd >= 0 and alpha < power < 1; got n={n}, "
+                         f"sd={sd}, alpha={alpha}, power={power}")
     if sd == 0:
         return 0.0
     df, crit = n - 1, st.t.ppf(1 - alpha / 2, n - 1)
@@ -141,9 +142,9 @@ class Decided:
 def decide(estimate: float, p_difference: float, p_equivalence: float, margin: float, width: float,
            alpha: float = ALPHA) -> Decided:
     """The decision from p values already corrected for their family (see the module docstring)."""
-    if p_equivalence < alpha:
+    if p_equivalence <= alpha:
         decision = Decision.EQUIVALENT
-    elif p_difference < alpha:
+    elif p_difference <= alpha:
         decision = Decision.BETTER if estimate > 0 else Decision.WORSE
     else:
         decision = Decision.INCONCLUSIVE

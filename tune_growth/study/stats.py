@@ -99,7 +99,10 @@ def _t_test(test: Callable, estimate: float, *samples: np.ndarray, level: float,
         result = test(*samples, **options)
         low, high = result.confidence_interval(level)
     df = float(result.df)
-    se = float((high - low) / (2 * st.t.ppf(0.5 + level / 2, df))) if np.isfinite(high - low) else float("nan")
+    if all(np.ptp(np.asarray(x, dtype=float)) == 0 for x in samples if np.ndim(x)):  # no spread in any group
+        se = 0.0  # (Welch's df is then 0/0: scipy's interval is NaN, but the difference is certain)
+    else:
+        se = float((high - low) / (2 * st.t.ppf(0.5 + level / 2, df))) if np.isfinite(high - low) else float("nan")
     p = float(result.pvalue) if se > 0 else (0.0 if estimate != 0 else 1.0)
     return TTest(estimate, float(low), float(high), p, se, df)
 
@@ -181,7 +184,7 @@ def speedup(reference_cost: np.ndarray, other_cost: np.ndarray, paired: bool = T
         resolution = float(np.median(widths) / a.mean()) if a.mean() > 0 else None
         unresolved = int((a_lo <= 0).sum() + (b_lo <= 0).sum())
         if unresolved:  # a crossing before the first evaluation has no lower bound: nothing can be claimed
-            return Effect(float(1 - np.exp(est)), -np.inf, 1.0, method, resolution, unresolved, **tested)
+            return Effect(float(1 - np.exp(est)), -np.inf, 1.0, method, resolution, unresolved)  # and no test
         high = _interval(np.log(a_lo), np.log(b_hi), paired, level)[2]  # B late, A early: the least saved
         low = _interval(np.log(a_hi), np.log(b_lo), paired, level)[1]  # B early, A late: the most saved
     # log ratio up = B costlier = less saved: the ends swap

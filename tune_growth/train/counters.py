@@ -13,7 +13,7 @@ class Counters:
     step: int = 0  # optimizer steps in all
     examples: int = 0  # training examples drawn (steps x batch size)
     compute: int = 0  # examples x pixels per image (image_size ** 2), summed over steps
-    next_eval: int = 1  # the next evaluation is due at next_eval x the examples between evaluations
+    next_eval: int = 1  # the next evaluation is due at next_eval x the budget between evaluations (spent())
     loss_sum: float = 0.0  # training losses summed since the last record
     loss_count: int = 0  # ... and how many
     wall: float = 0.0  # seconds of training (steps, batches, stage set-up), evaluation excluded
