@@ -17,6 +17,7 @@ from tune_growth.search import spaces
 from tune_growth.search.history import ladder_points, optuna_study
 from tune_growth.search.ladder import BudgetLadder
 from tune_growth.search.run import SearchOptions, run_search
+from tune_growth.search.searcher import CONTROL_STUDY
 from tune_growth.search.summary import summarize
 
 BUDGET = 18.0
@@ -128,8 +129,9 @@ def test_a_budget_ladder_search_on_ray_writes_its_rungs_and_picks_only_full_budg
     full = trials[trials["status"] == "completed"]
     assert (full["param_budget_epochs"] == 1.8).all() and full["is_control"].any()
     assert "screened" in text  # the summary counts them, and picks "best" among full-budget runs only
-    journal = optuna.load_study(study_name="ladder", storage=JournalStorage(JournalFileBackend(str(opts.journal))))
-    shown = {t.user_attrs["trial_id"]: t for t in journal.trials}
+    storage = JournalStorage(JournalFileBackend(str(opts.journal)))
+    shown = {t.user_attrs["trial_id"]: t for name in ("ladder", CONTROL_STUDY.format("ladder"))  # the control apart
+             for t in optuna.load_study(study_name=name, storage=storage).trials}
     for _, run in runs.iterrows():  # in the dashboard a run below the top rung is PRUNED, its value at its rung
         t = shown[run["trial_id"]]
         if run["status"] == "screened":

@@ -30,7 +30,7 @@ from scripts import run_json_script
 from tune_growth.results.export import searcher_state
 from tune_growth.schedule.core import Schedule
 from tune_growth.search.run import DEFAULT_STOPPING, make_scheduler, run_search
-from tune_growth.search.searcher import ScheduleSearcher
+from tune_growth.search.searcher import CONTROL_STUDY, ScheduleSearcher
 from tune_growth.search.trial import dataset_payload, run_settings, run_trial
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,14 +72,30 @@ def test_live_progress_prints_a_line_per_change_with_the_right_statuses(searched
     assert f"done {len(trials)}/{len(trials)}" in lines[-1] and " took " in lines[-1] and "baseline " in lines[-1]
 
 
-def journal_study(exp_dir):
-    return optuna.load_study(study_name=exp_dir.name, storage=JournalStorage(JournalFileBackend(str(exp_dir / "optuna.journal"))))
+def journal_study(exp_dir, control=False):
+    """The journal's study of the search's points, or of its baseline control (CONTROL_STUDY)."""
+    name = CONTROL_STUDY.format(exp_dir.name) if control else exp_dir.name
+    return optuna.load_study(study_name=name, storage=JournalStorage(JournalFileBackend(str(exp_dir / "optuna.journal"))))
+
+
+def journal_trials(exp_dir):
+    """Every trial the journal shows: the search's points, then its control."""
+    return journal_study(exp_dir).trials + journal_study(exp_dir, control=True).trials
 
 
 def test_the_optuna_journal_holds_every_trial_as_trials_parquet_says(searched):
     trials = pd.read_parquet(searched / "trials.parquet").set_index("trial_id")
-    shown = {t.user_attrs["trial_id"]: t for t in journal_study(searched).trials}
+    shown = {t.user_attrs["trial_id"]: t for t in journal_trials(searched)}
     assert set(shown) == set(trials.index)
+    points, control = journal_study(searched), journal_study(searched, control=True)
+    assert [t.user_attrs["control"] for t in control.trials] == [True]  # the baseline control, apart
+    assert not any(t.user_attrs["control"] for t in points.trials) and not points.best_trial.user_attrs["control"]
+    assert points.metric_names == control.metric_names == ["val_acc"]  # the dashboard's axis name
+    for t in shown.values():  # the dashboard's timeline: when each trial ran
+        row = trials.loc[t.user_attrs["trial_id"]]
+        assert t.datetime_start.timestamp() == pytest.approx(row["started_at"], abs=1e-3)
+        assert t.datetime_complete.timestamp() == pytest.approx(row["ended_at"], abs=1e-3)
+        assert t.datetime_start <= t.datetime_complete
     expected = {"completed": "COMPLETE", "stopped": "PRUNED", "diverged": "FAIL", "errored": "FAIL"}
     for trial_id, t in shown.items():
         row = trials.loc[trial_id]
@@ -114,7 +130,9 @@ def test_optuna_dashboard_serves_the_search(searched):
         url = f"http://127.0.0.1:{port}/api/studies/{studies[searched.name]['study_id']}"
         with urllib.request.urlopen(url, timeout=30) as response:  # the study's page: every trial
             detail = json.loads(response.read())
-        assert len(detail["trials"]) == len(pd.read_parquet(searched / "trials.parquet"))
+        assert len(detail["trials"]) == len(pd.read_parquet(searched / "trials.parquet")) - 1  # the control apart
+        assert detail["objective_names"] == ["val_acc"] and CONTROL_STUDY.format(searched.name) in studies
+        assert all(t["datetime_start"] and t["datetime_complete"] for t in detail["trials"])
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -265,7 +283,7 @@ def test_resume_after_the_driver_is_interrupted_runs_each_trial_once(tmp_path, s
     history = searcher_state(exp_dir)["history"]
     assert [e["trial_id"] for e in history] == trials["trial_id"].tolist()
     assert all(e["state"] != "RUNNING" for e in history)
-    shown = [t.user_attrs["trial_id"] for t in journal_study(exp_dir).trials]  # the dashboard's view: once each
+    shown = [t.user_attrs["trial_id"] for t in journal_trials(exp_dir)]  # the dashboard's view: once each
     assert sorted(shown) == sorted(trials["trial_id"])
 
 

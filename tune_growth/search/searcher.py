@@ -15,14 +15,17 @@
 - Every finished trial is also appended to an Optuna journal (`journal`: a JournalFileBackend
   file in the experiment folder) as it finishes: parameters, state (COMPLETE / PRUNED / FAIL),
   intermediate values against budget used (in thousandths) and user attributes (trial id,
-  hypothesis, schedule, control, rung), so `optuna-dashboard <journal>` shows the search live.
-  The journal is written, never read: it is a view, not the state.
+  hypothesis, schedule, control, rung), start and end times, and the metric's name, so
+  `optuna-dashboard <journal>` shows the search live, its timeline included. The baseline control
+  goes to a study of its own beside the search's (CONTROL_STUDY), so the dashboard's best trial is
+  always a point of the space. The journal is written, never read: it is a view, not the state.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
+from datetime import datetime
 from typing import Any, Callable
 
 import optuna
@@ -35,6 +38,7 @@ from tune_growth.search.history import HistoryEntry, optuna_study
 SAMPLERS = ("tpe", "random")
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # multivariate TPE
 STEP_SCALE = 1000  # intermediate values are keyed by budget used in thousandths
+CONTROL_STUDY = "{} (baseline control)"  # the journal study of a search's control, beside the search's own
 
 
 class ScheduleSearcher(Searcher):
@@ -51,7 +55,7 @@ class ScheduleSearcher(Searcher):
         self.history: list[HistoryEntry] = []  # one entry per suggested trial, in order
         self.by_trial: dict[str, int] = {}
         self.journal, self.study_name = journal, study_name
-        self._journal_study: optuna.Study | None = None  # opened on first use; never pickled
+        self._journal_studies: dict[bool, optuna.Study] = {}  # control? -> its study, opened on first use; never pickled
         self._published: set[str] = set()  # trial ids already in the journal
 
     # --- suggesting -----------------------------------------------------------------------
@@ -101,18 +105,26 @@ class ScheduleSearcher(Searcher):
         self._publish(entry, result or {})
 
     # --- the dashboard's journal ----------------------------------------------------------
-    def journal_study(self) -> optuna.Study:
-        """The journal's study, created on first use (a resumed search appends to it)."""
-        if self._journal_study is None:
+    def journal_study(self, control: bool = False) -> optuna.Study:
+        """The journal's study of the space's points, or (`control`) of the baseline control beside
+        it (CONTROL_STUDY), so the dashboard's best trial is always a point of the space; created on
+        first use with the metric's name (a resumed search appends to them)."""
+        if control not in self._journal_studies:
             from optuna.storages import JournalStorage
             from optuna.storages.journal import JournalFileBackend
 
             storage = JournalStorage(JournalFileBackend(str(self.journal)))
-            self._journal_study = optuna.create_study(storage=storage, study_name=self.study_name, load_if_exists=True,
-                                                      direction="maximize" if self.mode == "max" else "minimize")
+            name = CONTROL_STUDY.format(self.study_name) if control else self.study_name
+            study = optuna.create_study(storage=storage, study_name=name, load_if_exists=True,
+                                        direction="maximize" if self.mode == "max" else "minimize")
+            if study.metric_names is None:
+                with warnings.catch_warnings():  # experimental since Optuna 3.2, and what the dashboard reads
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    study.set_metric_names([self.metric])  # "val_acc", not "Objective 0"
+            self._journal_studies[control] = study
             # a resumed search may report a trial again that finished after Tune's last snapshot
-            self._published = {t.user_attrs.get("trial_id") for t in self._journal_study.trials}
-        return self._journal_study
+            self._published |= {t.user_attrs.get("trial_id") for t in study.trials}
+        return self._journal_studies[control]
 
     def journal_state(self, entry: HistoryEntry, result: dict) -> tuple[str, float | None, dict[int, float]]:
         """The state, value and intermediate values a finished entry shows in the dashboard: its
@@ -131,7 +143,8 @@ class ScheduleSearcher(Searcher):
     def _publish(self, entry: HistoryEntry, result: dict) -> None:
         if not self.journal:
             return
-        study = self.journal_study()
+        study = self.journal_study(control=entry.control)
+        self.journal_study(control=not entry.control)  # both open: a resumed search knows what either holds
         if entry.trial_id in self._published:
             return
         self._published.add(entry.trial_id)
@@ -139,13 +152,17 @@ class ScheduleSearcher(Searcher):
 
         state, value, intermediate = self.journal_state(entry, result)
         attrs = self.journal_attrs(entry, result)
-        study.add_trial(optuna.trial.create_trial(
+        trial = optuna.trial.create_trial(
             state=optuna.trial.TrialState[state], value=value if state == "COMPLETE" else None,
             params=entry.params, distributions={k: json_to_distribution(v) for k, v in entry.distributions.items()},
-            intermediate_values=intermediate, user_attrs={k: v for k, v in attrs.items() if v is not None}))
+            intermediate_values=intermediate, user_attrs={k: v for k, v in attrs.items() if v is not None})
+        if result.get("started_at") is not None and result.get("reported_at") is not None:  # the dashboard's timeline
+            trial.datetime_start = datetime.fromtimestamp(result["started_at"])
+            trial.datetime_complete = datetime.fromtimestamp(max(result["reported_at"], result["started_at"]))
+        study.add_trial(trial)
 
     def __getstate__(self) -> dict:  # Tune pickles its searcher with the experiment; a storage does not pickle
-        return {**self.__dict__, "_journal_study": None, "_published": set()}
+        return {**self.__dict__, "_journal_studies": {}, "_published": set()}
 
     def optuna_study(self) -> optuna.Study:
         """The space's finished trials as an Optuna study (for optuna.importance and plots)."""
