@@ -371,3 +371,15 @@ def test_bad_search_input_exits_2_before_ray_starts(tmp_path):
     for (code, err), message in zip(out["results"], expected):
         assert code == 2 and err.count("\n") == 1 and message in err, (message, err)
     assert not out["ray_started"] and out["written"] == ["exists_mnist5k_lenet5_s0"]
+
+
+def test_a_searcher_pickled_before_the_control_had_its_own_journal_study_resumes(tmp_path):
+    # Tune unpickles the searcher of an interrupted search; one pickled by the code before (one
+    # `_journal_study`) must open both journal studies again on the first finished trial
+    state = {"journal": str(tmp_path / "optuna.journal"), "study_name": "old", "_mode": "max", "_metric": "val_acc",
+             "_journal_study": None, "_published": {"x"}}
+    searcher = ScheduleSearcher.__new__(ScheduleSearcher)
+    searcher.__setstate__(state)
+    assert searcher._journal_studies == {} and searcher._published == set()
+    assert searcher.journal_study(control=True).study_name == CONTROL_STUDY.format("old")
+    assert searcher.journal_study().metric_names == ["val_acc"]

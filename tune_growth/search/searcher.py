@@ -164,6 +164,12 @@ class ScheduleSearcher(Searcher):
     def __getstate__(self) -> dict:  # Tune pickles its searcher with the experiment; a storage does not pickle
         return {**self.__dict__, "_journal_studies": {}, "_published": set()}
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled (a resumed search): the journal's studies reopen on first use. A searcher pickled
+        before the control had a study of its own carried one `_journal_study`; it is dropped."""
+        state = {k: v for k, v in state.items() if k != "_journal_study"}
+        self.__dict__.update({**state, "_journal_studies": {}, "_published": set()})
+
     def optuna_study(self) -> optuna.Study:
         """The space's finished trials as an Optuna study (for optuna.importance and plots)."""
         return optuna_study(self.history, self.mode)
