@@ -72,10 +72,15 @@ def test_a_tiny_study_end_to_end(ray_session, mnist, tmp_path, capsys):
     assert (effects["method"].str.startswith("paired t")).all()  # every run shares its seeds with its reference
     assert effects["verdict"].str.len().gt(10).all() and (effects["low"] <= effects["high"]).all()
     page = (out / "study.html").read_text()
-    assert page.count("<img") == 5 and "Effects with 95% CIs" in page and "Verdicts" in page
+    assert page.count("<img") == 5 and "Verdicts" in page and "<details>" in page  # every effect, folded
+    assert page.index("The answer: primary comparisons") < page.index("<img") < page.index("Every effect")
+    assert page.index('id="study_budget"') < page.index('id="study_accuracy"')  # the effect against budget first
+    assert "tuned baseline" not in page and "baseline (not tuned by a search)" in page  # no search tuned it here
     md = (out / "study.md").read_text()
     assert "## Effect against budget" in md and "| schedule | 0.25 epochs | 0.5 epochs |" in md
-    assert "h1 against the tuned baseline: final accuracy: " in md and "h1 against the tuned baseline" in captured.out
+    # the baseline is the builders' (no search tuned it), so nothing calls it tuned (issue 30)
+    assert "h1 against the baseline (not tuned by a search): final accuracy: " in md and "tuned baseline" not in md
+    assert "h1 against the baseline (not tuned by a search)" in captured.out
     lines = (out / "runs.jsonl").read_text().count("\n")
     assert lines == 30
     # resumed with a budget already run: nothing trains again, the same numbers come out

@@ -113,29 +113,40 @@ def _model_figures(trials: pd.DataFrame, exps: list[Path]) -> dict:
             "grad_cam": (grad_cam_figure(model, data, size), "Where the best model looks (Grad-CAM).")}
 
 
-def _html_table(table: pd.DataFrame) -> str:
+def html_table(table: pd.DataFrame) -> str:
+    """A table as the pages show it: numbers to 4 significant digits, a missing cost as never reached."""
     return table.reset_index(drop=table.index.name is None).to_html(index=False, float_format=lambda v: f"{v:.4g}",
                                                                     na_rep="not reached", classes="summary", border=0)
+
+
+def figures_html(images: dict[str, tuple[bytes, str]]) -> str:
+    """Each (PNG bytes, caption) embedded as a <figure>, so a page needs no file beside it."""
+    return "\n".join(
+        f'<figure id="{html.escape(name)}"><img alt="{html.escape(name)}" src="data:image/png;base64,'
+        f'{base64.b64encode(png).decode()}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+        for name, (png, caption) in images.items())
+
+
+STYLE = ("body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}"
+         "table.summary{border-collapse:collapse;font-size:14px}table.summary td,table.summary th"
+         "{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}figure{margin:2em 0}"
+         "img{max-width:100%}figcaption{color:#555;font-size:14px}")
+
+
+def page_html(title: str, body: str) -> str:
+    """A self-contained page around `body`."""
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>")
 
 
 def render_html(title: str, table: pd.DataFrame, images: dict[str, tuple[bytes, str]], heading: str, intro: str,
                 more: dict[str, tuple[str, pd.DataFrame]] | None = None) -> str:
     """A self-contained page: a heading, an intro line, the table, then `more` tables (heading ->
     (intro, table)), then every image embedded."""
-    rows = _html_table(table) + "".join(f"<h2>{html.escape(h)}</h2><p>{html.escape(i)}</p>{_html_table(t)}"
-                                        for h, (i, t) in (more or {}).items())
-    sections = "\n".join(
-        f'<figure id="{html.escape(name)}"><img alt="{html.escape(name)}" src="data:image/png;base64,'
-        f'{base64.b64encode(png).decode()}"><figcaption>{html.escape(caption)}</figcaption></figure>'
-        for name, (png, caption) in images.items())
-    style = ("body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}"
-             "table.summary{border-collapse:collapse;font-size:14px}table.summary td,table.summary th"
-             "{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}figure{margin:2em 0}"
-             "img{max-width:100%}figcaption{color:#555;font-size:14px}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{style}</style></head><body><h1>{html.escape(title)}</h1>"
-            f"<h2>{html.escape(heading)}</h2><p>{html.escape(intro)}</p>{rows}"
-            f"<h2>Plots</h2>{sections}</body></html>")
+    rows = html_table(table) + "".join(f"<h2>{html.escape(h)}</h2><p>{html.escape(i)}</p>{html_table(t)}"
+                                       for h, (i, t) in (more or {}).items())
+    return page_html(title, f"<h2>{html.escape(heading)}</h2><p>{html.escape(intro)}</p>{rows}"
+                            f"<h2>Plots</h2>{figures_html(images)}")
 
 
 def save_figures(figs: dict, out: Path) -> dict[str, tuple[bytes, str]]:

@@ -43,8 +43,10 @@ def references(label: str, labels) -> list[str]:
     return [r for r in (*REFERENCES, "random_classes", f"{AT_COMPUTE}{label}") if r in labels and r != label]
 
 
-def reference_name(ref: str) -> str:
-    """How a sentence names a reference."""
+def reference_name(ref: str, tuned: bool = True) -> str:
+    """How a sentence names a reference; the baseline is "tuned" only when a search tuned it."""
+    if ref == "baseline" and not tuned:
+        return "baseline (not tuned by a search)"
     return REFERENCE_NAMES.get(ref) or f"equal-compute baseline ({ref.removeprefix(AT_COMPUTE)}'s compute)"
 AXES = {Measure.COMPUTE: 0, Measure.SECONDS: 1}  # column of curve_json: [compute, training seconds, test accuracy]
 
@@ -229,9 +231,10 @@ def _by_direction(group: pd.DataFrame, measure: Measure, start: tuple[Direction,
     return out
 
 
-def verdict_sentences(effects: pd.DataFrame) -> list[str]:
+def verdict_sentences(effects: pd.DataFrame, tuned: bool = True) -> list[str]:
     """Per schedule under test and reference: the budgets where it helps, hurts or makes no
-    detectable difference, in final accuracy and in compute to the higher target."""
+    detectable difference, in final accuracy and in compute to the higher target (`tuned`: whether
+    a search tuned the baseline, reference_name)."""
     out = []
     for (label, ref), group in effects.groupby(["label", "reference"], sort=False):
         if is_control(label):
@@ -240,7 +243,7 @@ def verdict_sentences(effects: pd.DataFrame) -> list[str]:
         speed = _by_direction(group, Measure.COMPUTE)
         acc_text = "; ".join(f"{summary_word(Measure.ACCURACY, k)} at {_join(v)}" for k, v in acc.items() if v)
         speed_text = "; ".join(f"{summary_word(Measure.COMPUTE, k)} at {_join(v)}" for k, v in speed.items())
-        out.append(f"{label} against the {reference_name(ref)}: final accuracy: {acc_text}"
+        out.append(f"{label} against the {reference_name(ref, tuned)}: final accuracy: {acc_text}"
                    + (f"; compute to the higher target: {speed_text}." if speed_text else "."))
     return out
 

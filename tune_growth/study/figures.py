@@ -12,12 +12,12 @@ from matplotlib.figure import Figure
 
 from tune_growth.analysis.plots import colours
 from tune_growth.schedule.controls import is_control
-from tune_growth.study.effects import REFERENCE_NAMES, REFERENCES, of
+from tune_growth.study.effects import REFERENCES, of, reference_name
 from tune_growth.study.stats import t_interval
 from tune_growth.study.verdicts import Measure
 
 
-def budget_figure(effects: pd.DataFrame, title: str) -> Figure:
+def budget_figure(effects: pd.DataFrame, title: str, tuned: bool = True) -> Figure:
     """Effect against budget: rows are the references (the tuned baseline, the random-order
     control), columns the final accuracy difference (points) and the compute saved to the higher
     target (%); one line per schedule under test, with its 95% intervals (log budget axis). A
@@ -49,7 +49,7 @@ def budget_figure(effects: pd.DataFrame, title: str) -> Figure:
                                edgecolors=[cmap[label]], zorder=3)
             ax.axhline(0, color="k", lw=1)
             ax.set(xscale="log", xticks=budgets, xticklabels=[f"{b:g}" for b in budgets], xlabel="budget (epochs)",
-                   ylabel=ylabel, title=f"against the {REFERENCE_NAMES[ref]}")
+                   ylabel=ylabel, title=f"against the {reference_name(ref, tuned)}")
             ax.minorticks_off()
             ax.grid(alpha=0.3)
     axes[0, 0].legend(frameon=False, fontsize=8)

@@ -7,16 +7,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from tune_growth.analysis.expected_best import at_effort, effort_markdown, expected_best_figure, expected_best_table
-from tune_growth.analysis.report import render_html, save_figures
+from tune_growth.analysis.expected_best import effort_markdown, expected_best_figure, expected_best_table
+from tune_growth.analysis.report import save_figures
 from tune_growth.data import ImageDataset
 from tune_growth.io import atomic_write_parquet, atomic_write_text
 from tune_growth.results.load import load
 from tune_growth.schedule.core import Schedule
 from tune_growth.study.config import StudyConfig
-from tune_growth.study.effects import budget_markdown, compact_markdown, effects_table, markdown, verdict_sentences
+from tune_growth.study.effects import (
+    budget_markdown,
+    compact_markdown,
+    effects_table,
+    markdown,
+    reference_name,
+    verdict_sentences,
+)
 from tune_growth.study.families import primary_markdown
 from tune_growth.study.figures import accuracy_figure, budget_figure, curves_figure, speedup_figure
+from tune_growth.study.page import study_page
 from tune_growth.study.run import run_study
 from tune_growth.study.stats import seed_warning
 from tune_growth.study.verdicts import Measure
@@ -26,8 +34,11 @@ def write_study(entries: dict[tuple[str, float], Schedule], data: ImageDataset, 
                 warning: str | None) -> str:
     """Run every schedule at every budget over the seeds; write the outputs; return the Markdown verdicts."""
     runs = run_study(entries, data, config)
-    effort = expected_best_table(load(config.results)[0]) if config.results is not None else None
-    return write_outputs(runs, list(config.targets) or None, config.out, config.title, effort, warning)
+    searched = load(config.results)[0] if config.results is not None else None
+    effort = expected_best_table(searched) if searched is not None else None
+    # tuned: the baseline came from a search of the baseline space (not only the searches' trial-0 controls)
+    tuned = searched is not None and bool(((searched["hypothesis"] == "baseline") & ~searched["is_control"]).any())
+    return write_outputs(runs, list(config.targets) or None, config.out, config.title, effort, warning, tuned)
 
 
 def reanalyse(out: Path) -> str:
@@ -40,11 +51,11 @@ def reanalyse(out: Path) -> str:
     seeds = int(runs.groupby(["label", "budget"])["seed"].nunique().min())
     warning = seed_warning(seeds, refuse=False)
     return write_outputs(runs, saved.get("targets"), out, saved.get("title", f"{seeds} seeds (reanalysed)"), effort,
-                         warning)
+                         warning, saved.get("tuned_baseline", True))
 
 
 def study_markdown(effects: pd.DataFrame, runs: pd.DataFrame, title: str, effort: pd.DataFrame | None,
-                   warning: str | None) -> str:
+                   warning: str | None, tuned: bool = True) -> str:
     """study.md: the verdict sentences, effect against budget, expected best against search
     effort, each budget's table and every verdict."""
     budgets = sorted(runs["budget"].unique())
@@ -53,11 +64,12 @@ def study_markdown(effects: pd.DataFrame, runs: pd.DataFrame, title: str, effort
         parts.append(f"**{warning}**\n")
     parts.append(f"## Primary comparisons\n\n{primary_markdown(effects)}")
     parts.append("## Verdicts (each comparison alone, uncorrected)\n\n"
-                 + "\n".join(f"- {s}" for s in verdict_sentences(effects)) + "\n")
+                 + "\n".join(f"- {s}" for s in verdict_sentences(effects, tuned)) + "\n")
     parts.append("## Effect against budget\n\nPaired by seed, 95% t intervals; (n.s.): the interval holds 0. "
                  "Plot: study_budget.png.\n")
-    sections = (("baseline", Measure.ACCURACY, "Final test accuracy against the tuned baseline (points)"),
-                ("baseline", Measure.COMPUTE, "Compute saved to the higher target against the tuned baseline"),
+    base = reference_name("baseline", tuned)
+    sections = (("baseline", Measure.ACCURACY, f"Final test accuracy against the {base} (points)"),
+                ("baseline", Measure.COMPUTE, f"Compute saved to the higher target against the {base}"),
                 ("random_growing", Measure.ACCURACY, "Final test accuracy against the random-order control (points)"))
     for ref, measure, what in sections:
         if ref in set(runs["label"]):
@@ -75,21 +87,24 @@ def study_markdown(effects: pd.DataFrame, runs: pd.DataFrame, title: str, effort
 
 
 def write_outputs(runs: pd.DataFrame, targets: list[float] | None, out: Path, title: str,
-                  effort: pd.DataFrame | None, warning: str | None) -> str:
+                  effort: pd.DataFrame | None, warning: str | None, tuned: bool = True) -> str:
+    """Effects, tables, plots and pages of `runs`; `tuned`: whether a search tuned the baseline
+    (what the pages call it), kept in study.json for a reanalysis."""
     effects = effects_table(runs, targets)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "study.json", json.dumps({"title": title, "targets": targets}) + "\n")
+    saved = {"title": title, "targets": targets, **({} if tuned else {"tuned_baseline": False})}
+    atomic_write_text(out / "study.json", json.dumps(saved) + "\n")
     atomic_write_parquet(out / "runs.parquet", runs)
     atomic_write_parquet(out / "effects.parquet", effects)
     if effort is not None:
         atomic_write_parquet(out / "expected_best.parquet", effort)
-    atomic_write_text(out / "study.md", study_markdown(effects, runs, title, effort, warning))
+    atomic_write_text(out / "study.md", study_markdown(effects, runs, title, effort, warning, tuned))
     top = max(runs["budget"])
     at_top, eff_top = runs[runs["budget"] == top], effects[effects["budget"] == top]
     figs = {"study_accuracy": (accuracy_figure(at_top), f"Final accuracy per schedule at {top:g} epochs."),
             "study_curves": (curves_figure(at_top), f"Mean accuracy against compute, {top:g} epochs (dashed: controls).")}
     if not effects.empty:
-        figs["study_budget"] = (budget_figure(effects, title), "Effect against budget, with 95% intervals.")
+        figs["study_budget"] = (budget_figure(effects, title, tuned), "Effect against budget, with 95% intervals.")
         figs["study_speedup"] = (speedup_figure(eff_top), f"Compute saved to each target against the baseline, "
                                                           f"{top:g} epochs.")
     if "random_growing" in set(runs["label"]) and not effects.empty:
@@ -99,18 +114,9 @@ def write_outputs(runs: pd.DataFrame, targets: list[float] | None, out: Path, ti
         figs["expected_best"] = (expected_best_figure(effort), "Expected best validation accuracy against search "
                                                                "effort, per search.")
     images = save_figures(figs, out)
-    summary = effects[["budget", "label", "reference", "measure", "target", "estimate", "low", "high", "verdict"]].copy()
-    summary["target"] = summary["target"].astype(object).where(summary["target"].notna(), "")  # not "not reached"
-    more = {"Verdicts": ("Per schedule and reference, the budgets where it helps, hurts or makes no detectable "
-                         "difference.", pd.DataFrame({"verdict": verdict_sentences(effects)}))}
-    if effort is not None and not effort.empty:
-        more["Expected best against search effort"] = ("Expected best validation accuracy of n trials, 95% band.",
-                                                       at_effort(effort))
-    page = render_html(f"tune_growth study: {title}", summary, images, "Effects with 95% CIs",
-                       "Paired by seed (Student's t on per-seed differences and log cost ratios); targets per budget; "
-                       "time to target interpolated between evaluations, its interval spanning their brackets.", more)
-    atomic_write_text(out / "study.html", page)
-    sentences = "\n".join(f"- {s}" for s in verdict_sentences(effects))
-    return (f"{warning + chr(10) if warning else ''}{sentences}\n\n"
-            f"final accuracy against the tuned baseline (points):\n{budget_markdown(effects, runs)}\n"
+    sentences = verdict_sentences(effects, tuned)
+    atomic_write_text(out / "study.html", study_page(title, effects, sentences, images, warning))
+    text = "\n".join(f"- {s}" for s in sentences)
+    return (f"{warning + chr(10) if warning else ''}{text}\n\n"
+            f"final accuracy against the {reference_name('baseline', tuned)} (points):\n{budget_markdown(effects, runs)}\n"
             f"wrote {out / 'runs.parquet'}, {out / 'effects.parquet'}, {out / 'study.md'}, {out / 'study.html'}")
