@@ -51,7 +51,7 @@ def searcher_states(exp_dir):
 def searched(ray_session, mnist, tmp_path_factory):
     """A 6-trial ASHA search with the live progress on (its lines kept in progress.txt beside it)."""
     tmp = tmp_path_factory.mktemp("search")
-    opts = options(tmp, "h1run", verbose=1)
+    opts = options(tmp, "h1run", verbose=1, mlflow=f"sqlite:///{tmp / 'mlflow.db'}")
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         run_search(opts, mnist)
@@ -107,6 +107,25 @@ def test_the_optuna_journal_holds_every_trial_as_trials_parquet_says(searched):
         if not row["is_control"]:  # the space's parameters, and validation accuracy against budget used
             assert t.params and t.intermediate_values
             assert max(t.intermediate_values) == pytest.approx(1000 * row["budget_used"], abs=1)
+
+
+def test_mlflow_holds_every_trial_with_its_config_and_metrics_against_examples(searched):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{searched.parent / 'mlflow.db'}")  # what `--mlflow` with no URI opens
+    experiment = client.get_experiment_by_name(searched.name)
+    runs = {r.data.tags["trial_id"]: r for r in client.search_runs([experiment.experiment_id])}
+    trials = pd.read_parquet(searched / "trials.parquet").set_index("trial_id")
+    metrics = pd.read_parquet(searched / "metrics.parquet")
+    assert set(runs) == set(trials.index)
+    for trial_id, run in runs.items():
+        config = json.loads(trials.loc[trial_id, "config_json"])
+        assert run.data.params == {k: str(v) for k, v in config.items()} and run.info.status == "FINISHED"
+        history = client.get_metric_history(run.info.run_id, "val_acc")
+        rows = metrics[metrics["trial_id"] == trial_id].sort_values("examples")
+        assert sorted(m.step for m in history) == rows["examples"].tolist()  # against examples seen
+        if trials.loc[trial_id, "status"] == "completed":
+            assert run.data.metrics["final_test_acc"] == pytest.approx(trials.loc[trial_id, "final_test_acc"])
 
 
 def test_optuna_dashboard_serves_the_search(searched):

@@ -136,8 +136,18 @@ def test_the_equal_compute_control_spends_the_compute_of_its_schedule(ray_sessio
     path.write_text(h3.to_json())
     out = tmp_path / "study"
     assert main(["--schedule", str(path), "--seeds", "3", "--evals", "2", "--out", str(out), "--budgets", "0.5", "1",
-                 "--controls", "equal_compute"]) == 0
+                 "--controls", "equal_compute", "--mlflow"]) == 0
     runs = pd.read_parquet(out / "runs.parquet")
+    from mlflow.tracking import MlflowClient  # --mlflow: every run in MLflow too, in OUT/mlflow.db
+    client = MlflowClient(f"sqlite:///{out.resolve() / 'mlflow.db'}")
+    logged = client.search_runs([client.get_experiment_by_name("study study").experiment_id])
+    assert len(logged) == len(runs) == 18
+    by_key = {r.data.tags["study_run"]: r for r in logged}
+    for row in runs.itertuples():
+        run = by_key[f"{row.label}|{row.budget:g}|{row.seed}"]
+        assert run.data.metrics["final_test_acc"] == pytest.approx(row.final_test_acc)
+        assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "test_acc")) == [
+            int(c) for c, _, a in json.loads(row.curve_json) if a is not None]
     assert set(runs["label"]) == {"h3", "baseline", "baseline_at_h3"}
     mean = runs.groupby(["budget", "label"])["compute"].mean().unstack()
     assert ((mean["baseline_at_h3"] / mean["h3"] - 1).abs() < 0.01).all(), mean

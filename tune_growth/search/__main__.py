@@ -8,6 +8,7 @@ code 2 and a one-line message. Results: <storage>/<name>/trials.parquet and metr
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -59,6 +60,9 @@ def parser() -> OneLineParser:
     p.add_argument("--budget", type=positive("--budget", "a positive number of epochs"),
                    help="epochs of the full training set per trial (default: the space's; see --budget-unit)")
     add_budget_unit(p, BUDGET_UNITS)
+    p.add_argument("--mlflow", nargs="?", const="", metavar="URI",
+                   help="log every trial to MLflow too (default URI: sqlite:///STORAGE/mlflow.db; needs "
+                        "pip install -e '.[mlflow]'); open it with mlflow ui --backend-store-uri URI")
     p.add_argument("--concurrency", type=count("--concurrency"), help="trials at once (default: as many as the resources fit)")
     p.add_argument("--cpus-per-trial", type=positive("--cpus-per-trial"), help="CPUs per trial (default 1)")
     p.add_argument("--gpus-per-trial", help="GPUs per trial, fractions share one (default: 0.25 if the cluster has GPUs, else 0)")
@@ -101,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"experiment {str(storage / name)!r} exists; pass --resume to continue it or --name for a new one")
         if args.resume and not (storage / name).is_dir():
             raise ValueError(f"--resume: no experiment at {str(storage / name)!r}; expected an earlier run's folder")
+        tracking = None if args.mlflow is None else (args.mlflow or f"sqlite:///{storage / 'mlflow.db'}")
+        if tracking is not None and importlib.util.find_spec("mlflow") is None:
+            raise ValueError(f"--mlflow {tracking!r} needs MLflow, which is not installed; expected "
+                             "pip install -e '.[mlflow]'")
         classes = None if args.classes is None else parse_classes(args.classes)
         data_spec = DataSpec(dataset, args.data_root, classes=classes, val_fraction=args.val_fraction,
                              label_noise=args.label_noise)
@@ -133,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                          stopping="none" if args.no_asha else args.stopping, sampler=args.sampler,
                          reduction_factor=args.reduction_factor, rungs=args.rungs,
                          evals=args.evals, precision=args.precision, pretrained=pretrained,
-                         verbose=2 if args.verbose else 1, budget_unit=unit)
+                         verbose=2 if args.verbose else 1, budget_unit=unit, mlflow=tracking)
     print(plan(opts), flush=True)
     print(f"watch it: optuna-dashboard {opts.journal} | tensorboard --logdir {opts.experiment_dir / TENSORBOARD}",
           flush=True)

@@ -18,6 +18,7 @@ from tune_growth.data import DataSpec, ImageDataset
 from tune_growth.io import atomic_write_text
 from tune_growth.schedule.core import BUDGET_UNITS
 from tune_growth.search.ladder import BudgetLadder
+from tune_growth.search.mlflow_log import MlflowTrials
 from tune_growth.search.progress import LiveProgress
 from tune_growth.search.scheduler import PhaseAlignedASHA
 from tune_growth.search.searcher import ScheduleSearcher
@@ -83,6 +84,7 @@ class SearchOptions:
     fail_at_step: int = 0  # fault injection for the reliability tests (see trial.py)
     pretrained: str | None = None  # weights every trial starts from (a path every node can read)
     budget_unit: str = "epochs"  # what budget_epochs counts (schedule.core.BUDGET_UNITS)
+    mlflow: str | None = None  # an MLflow tracking URI: every trial logged there too (mlflow_log.py)
 
     def __post_init__(self) -> None:
         if self.stopping not in STOPPING:
@@ -150,6 +152,8 @@ def make_run_config(opts: SearchOptions) -> tune.RunConfig:
     """Ray's table every 15 s with verbose=2; with 1, a line when something changes (progress.py);
     TensorBoard event files always (tb_events.py)."""
     callbacks: list = [ExamplesTensorBoard(opts.experiment_dir / TENSORBOARD)]
+    if opts.mlflow:
+        callbacks.append(MlflowTrials(opts.mlflow, opts.name))
     reporter = None
     if opts.verbose >= 2:
         reporter = tune.CLIReporter(metric_columns=PROGRESS_COLUMNS, parameter_columns={"hypothesis": "hypothesis"},

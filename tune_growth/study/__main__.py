@@ -68,6 +68,9 @@ def parser() -> OneLineParser:
                                      "accuracy over fresh seeds (default 0: the best trial)")
     p.add_argument("--reselect-seeds", type=checked("--reselect-seeds", int, lambda v: v >= 2, "an integer >= 2"),
                    default=3, help="seeds per candidate of --reselect (default 3)")
+    p.add_argument("--mlflow", nargs="?", const="", metavar="URI",
+                   help="log every run to MLflow too (default URI: sqlite:///OUT/mlflow.db; needs "
+                        "pip install -e '.[mlflow]')")
     p.add_argument("--resume", action="store_true", help="continue the study in --out: keep its finished runs")
     p.add_argument("--targets", type=float, nargs="*",
                    help="target accuracies for every budget (default, per budget: the baseline's median - 1 and - 0.5 "

@@ -5,6 +5,7 @@ the outputs read it, nothing changes it.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -45,6 +46,7 @@ class StudyConfig:
     per_budget: bool = False  # each budget's schedules from the searches at that budget (choose.py)
     reselect: int = 0  # re-choose among each search's top `reselect` trials over fresh seeds (0: off)
     reselect_seeds: int = 3
+    mlflow: str | None = None  # an MLflow tracking URI: every run logged there too
     seeds: int = 5
     targets: tuple[float, ...] = ()
     evals: int = 40
@@ -128,6 +130,8 @@ def check_flags(args) -> None:
     if args.per_budget and args.budget is not None:
         raise ValueError(f"--budget {args.budget:g} and --per-budget are both given; expected --budgets (a subset of "
                          "the searched budgets) or none")
+    if args.mlflow is not None and importlib.util.find_spec("mlflow") is None:
+        raise ValueError("--mlflow needs MLflow, which is not installed; expected pip install -e '.[mlflow]'")
     if args.targets and not all(0 < t <= 1 for t in args.targets):
         raise ValueError(f"--targets {args.targets} are invalid; expected accuracies in (0, 1]")
 
@@ -142,6 +146,7 @@ def study_config(args) -> StudyConfig:
         data=spec, **settings, results=args.results, schedules=tuple(args.schedule), hypotheses=tuple(args.hypotheses),
         sets=tuple(args.set), budget=args.budget, budgets=tuple(args.budgets or ()), budget_unit=args.budget_unit,
         per_budget=args.per_budget, reselect=args.reselect, reselect_seeds=args.reselect_seeds, seeds=args.seeds,
+        mlflow=None if args.mlflow is None else (args.mlflow or f"sqlite:///{args.out.resolve() / 'mlflow.db'}"),
         targets=tuple(args.targets or ()), evals=args.evals, out=args.out, resume=args.resume,
         controls=() if args.no_controls else tuple(args.controls), cpus_per_run=args.cpus_per_run, gpus_per_run=gpus,
         address=args.address, num_cpus=args.num_cpus)

@@ -34,6 +34,10 @@ def write_study(entries: dict[tuple[str, float], Schedule], data: ImageDataset, 
                 warning: str | None) -> str:
     """Run every schedule at every budget over the seeds; write the outputs; return the Markdown verdicts."""
     runs = run_study(entries, data, config)
+    if config.mlflow:
+        from tune_growth.search.mlflow_log import log_study_runs
+
+        log_study_runs(config.mlflow, f"study {config.out.resolve().name}", runs)
     searched = load(config.results)[0] if config.results is not None else None
     effort = expected_best_table(searched) if searched is not None else None
     # tuned: the baseline came from a search of the baseline space (not only the searches' trial-0 controls)
