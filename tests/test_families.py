@@ -12,8 +12,8 @@ from scipy import stats as st
 from tune_growth.schedule.core import Schedule, Stage
 from tune_growth.study.controls import random_classes
 from tune_growth.study.effects import effects_table
-from tune_growth.study.families import detectable_effects, is_primary, matched, primary_markdown, tost_from
-from tune_growth.study.inference import holm, minimum_detectable_effect, tost_p
+from tune_growth.study.families import detectable_effects, is_primary, matched, primary_markdown
+from tune_growth.study.inference import holm, minimum_detectable_effect, tost_from, tost_p
 
 ALL = tuple(range(10))
 H1 = Schedule((Stage(ALL, 1, 28, 0.1), Stage(ALL, None, 28, 0.9)), 10, hypothesis="h1", selection="iconic")

@@ -22,12 +22,20 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
 
 from tune_growth.analysis.tables import markdown_table
 from tune_growth.schedule.controls import AT_COMPUTE, is_control
 from tune_growth.schedule.core import Schedule
-from tune_growth.study.inference import ALPHA, MARGIN, POWER, bh_qvalues, decide, holm, minimum_detectable_effect
+from tune_growth.study.inference import (
+    ALPHA,
+    MARGIN,
+    POWER,
+    bh_qvalues,
+    decide,
+    holm,
+    minimum_detectable_effect,
+    tost_from,
+)
 from tune_growth.study.verdicts import Measure
 
 FAMILY_COLUMNS = ["family", "p_adjusted", "p_equivalence", "decision", "decision_text"]
@@ -68,18 +76,6 @@ def is_primary(budget: float, label: str, hypothesis: str, reference: str, measu
     if measure_kind != Measure.ACCURACY.value or is_control(label) or hypothesis in ("baseline", "budgeted"):
         return False
     return reference == "baseline" or (budget, label, reference) in pairs
-
-
-def tost_from(estimate: float, se: float, df: float, margin: float) -> float:
-    """The TOST p value that the mean difference lies within ±margin, from its estimate, standard
-    error and degrees of freedom (se 0: certain, inside or not)."""
-    if se is None or np.isnan(se):  # no interval (an unresolved crossing): nothing can be claimed
-        return 1.0
-    if not se > 0:
-        return 0.0 if abs(estimate) < margin else 1.0
-    lower = st.t.sf((estimate + margin) / se, df)  # H0: difference <= -margin
-    upper = st.t.cdf((estimate - margin) / se, df)  # H0: difference >= +margin
-    return float(max(lower, upper))
 
 
 def with_families(effects: pd.DataFrame, runs: pd.DataFrame, margin: float = MARGIN,

@@ -66,19 +66,26 @@ def difference_p(differences) -> float:
     return float(st.ttest_1samp(d, 0.0).pvalue)
 
 
+def tost_from(estimate: float, se: float | None, df: float, margin: float = MARGIN) -> float:
+    """The TOST p value that the mean difference lies within ±margin, from its estimate, standard
+    error and degrees of freedom: the larger one-sided p (se 0: certain, inside or not; no se: 1)."""
+    if se is None or np.isnan(se):  # no interval (an unresolved crossing): nothing can be claimed
+        return 1.0
+    if not se > 0:
+        return 0.0 if abs(estimate) < margin else 1.0
+    lower = st.t.sf((estimate + margin) / se, df)  # H0: difference <= -margin
+    upper = st.t.cdf((estimate - margin) / se, df)  # H0: difference >= +margin
+    return float(max(lower, upper))
+
+
 def tost_p(differences, margin: float = MARGIN) -> float:
-    """The TOST p value that the mean difference lies within (-margin, +margin): the larger of the
-    one-sided p values against -margin (greater) and +margin (less)."""
+    """The TOST p value that the mean of paired `differences` lies within (-margin, +margin)."""
     d = np.asarray(differences, dtype=float)
     if margin <= 0:
         raise ValueError(f"margin {margin!r} is invalid; expected > 0 (points)")
     if len(d) < 2:
         raise ValueError(f"a t test needs >= 2 differences; got {len(d)}")
-    if np.ptp(d) == 0:  # no spread: inside the margin or not, with certainty
-        return 0.0 if abs(d[0]) < margin else 1.0
-    lower = st.ttest_1samp(d, -margin, alternative="greater").pvalue
-    upper = st.ttest_1samp(d, margin, alternative="less").pvalue
-    return float(max(lower, upper))
+    return tost_from(float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))), len(d) - 1, margin)
 
 
 def half_width(differences, level: float = 0.95) -> float:
