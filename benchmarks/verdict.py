@@ -16,12 +16,15 @@ a finished one is skipped; the study always runs with `--resume`, so its finishe
 re-choosing runs) are kept. Killed at any point, the same command continues where it stopped.
 Writes under --out (default results/verdict): DATASET/searches/SPACE_bBUDGET/ and DATASET/study/,
 and DATASET/timing.json with each step's wall seconds; prints one JSON line of minutes per step.
+Each finished search's tables are copied at once to --publish/DATASET/searches/ (commit them as
+they land): on a fresh checkout the verdict takes those back instead of searching again.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -30,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import CIFAR, TINY, emit, require_cifar, require_tiny
+from benchmarks.common import CIFAR, TINY, context, emit, require_cifar, require_tiny
+from tune_growth.train.device import cpu_has_bf16
 from tune_growth.io import atomic_write_text
 
 SPACES = ("baseline", "h1", "h2", "h3", "combined", "random_growing", "anti_h2")
@@ -43,13 +47,16 @@ RESELECT = 3  # the study re-chooses each search's schedule among its RESELECT b
 # dataset -> how it is searched and studied. Budgets: full-size epochs of compute, each searched.
 # ResNet-9 x 0.25 trains ~20 s per epoch per run on one core of a 2-core CPU: those protocols search
 # 12 trials per space and budget at 1, 2 and 4 epochs, and evaluate 10 times a run.
+# ResNet-9 runs pinned to fp32: auto would pick bf16 autocast on a bf16-capable CPU (models/registry.py)
+# and fp32 elsewhere, and a verdict that spans sessions spans machines; fp32 is exact on every CPU
+PINNED = ["--precision", "fp32"]
 PROTOCOLS = {
     "mnist5k": {"flags": ["--dataset", "mnist5k", "--model", "lenet5"], "spaces": SPACES,
                 "budgets": [2, 5, 10, 20], "trials": 32, "study_evals": 40, "seeds": 8},
-    "cifar": {"flags": ["--dataset", "npz", "--data-root", CIFAR, "--model", "resnet9", "--width", "0.25"],
+    "cifar": {"flags": ["--dataset", "npz", "--data-root", CIFAR, "--model", "resnet9", "--width", "0.25", *PINNED],
               "spaces": SPACES, "budgets": [1, 2, 4], "trials": 12, "study_evals": 10, "seeds": 5},
     "tinyimagenet": {"flags": ["--dataset", "npz", "--data-root", TINY, "--classes", TINY_CLASSES,
-                               "--model", "resnet9", "--width", "0.25"],
+                               "--model", "resnet9", "--width", "0.25", *PINNED],
                      "spaces": SPACES, "budgets": [1, 2, 4], "trials": 12, "study_evals": 10, "seeds": 5},
     # mnist5k with 20% of its training labels wrong: does growing (or hard examples first) cope?
     "mnist5k_noise": {"flags": ["--dataset", "mnist5k", "--model", "lenet5", "--label-noise", "0.2"],
@@ -61,9 +68,10 @@ PROTOCOLS = {
 DEFAULT = ["mnist5k", "cifar", "tinyimagenet", "mnist5k_noise"]
 
 
-def run(step: str, cmd: list[str], root: Path, timing: dict) -> None:
+def run(step: str, cmd: list[str], root: Path, timing: dict, dest: Path | None) -> None:
     """Run one CLI step, its output appended to ROOT/verdict.log; add its wall seconds to
-    `timing` and ROOT/timing.json (also when it fails or is interrupted); exit on failure."""
+    `timing` and ROOT/timing.json, and this CPU's name to the step's in ROOT/machines.json (also
+    when it fails or is interrupted), both copied to `dest` when given; exit on failure."""
     start, log = time.perf_counter(), root / "verdict.log"
     try:
         with log.open("a") as f:
@@ -73,8 +81,24 @@ def run(step: str, cmd: list[str], root: Path, timing: dict) -> None:
     finally:
         timing[step] = timing.get(step, 0.0) + time.perf_counter() - start
         atomic_write_text(root / "timing.json", json.dumps(timing, indent=1) + "\n")
+        machines = read_json(root / "machines.json")
+        cpu = f"{context()['cpu']} ({os.cpu_count()} cores{', bf16' if cpu_has_bf16() else ''})"
+        machines[step] = sorted(set(machines.get(step, [])) | {cpu})
+        atomic_write_text(root / "machines.json", json.dumps(machines, indent=1) + "\n")
+        if dest is not None:
+            dest.mkdir(parents=True, exist_ok=True)
+            for name in ("timing.json", "machines.json"):
+                shutil.copyfile(root / name, dest / name)
     if code != 0:
         raise SystemExit(f"step failed with exit code {code}: {' '.join(cmd)} (see {log})")
+
+
+def read_json(path: Path) -> dict:
+    """A small JSON dict written by this module, {} when absent or cut short."""
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except json.JSONDecodeError:
+        return {}
 
 
 def finished(exp: Path, trials: int) -> bool:
@@ -89,14 +113,35 @@ def finished(exp: Path, trials: int) -> bool:
     return len(table) >= trials and "status" in table and not (table["status"] == "running").any()
 
 
-def searches(proto: dict, root: Path, timing: dict) -> None:
-    """Every space at every budget, the same trials each (equal search effort)."""
-    storage = root / "searches"
+# what the study reads of a finished search (results/load.py, study/config.py): kept beside the
+# published study as each search lands, so a rerun spanning sessions or machines (whose ignored
+# results folders do not survive) picks up from the repository instead of searching again
+KEPT = ("trials.parquet", "metrics.parquet", "search.json")
+
+
+def copy_search(src: Path, dest: Path) -> None:
+    """Copy a finished search's KEPT files from `src` to `dest`, trials.parquet last (its presence
+    marks the copy finished)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in sorted(KEPT, key=lambda n: n == "trials.parquet"):
+        shutil.copyfile(src / name, dest / name)
+
+
+def searches(proto: dict, root: Path, timing: dict, dest: Path | None) -> None:
+    """Every space at every budget, the same trials each (equal search effort); each finished
+    search's tables copied to DEST/searches (no DEST for the smoke), and taken back from there
+    when this machine has not run it."""
+    storage, kept = root / "searches", None if dest is None else dest / "searches"
     for budget in proto["budgets"]:
         for space in proto["spaces"]:
             name = f"{space}_b{budget:g}"
             exp = storage / name
+            if kept is not None and not finished(exp, proto["trials"]) and finished(kept / name, proto["trials"]):
+                shutil.rmtree(exp, ignore_errors=True)
+                copy_search(kept / name, exp)
             if finished(exp, proto["trials"]):
+                if kept is not None and not finished(kept / name, proto["trials"]):
+                    copy_search(exp, kept / name)
                 continue
             resume = any(exp.glob("experiment_state-*.json"))
             if exp.is_dir() and not resume:  # killed before Tune saved any state: nothing to resume, start again
@@ -104,16 +149,18 @@ def searches(proto: dict, root: Path, timing: dict) -> None:
             cmd = [sys.executable, "-m", "tune_growth", "search", space, *proto["flags"], *COMPUTE, "--storage",
                    str(storage), "--name", name, "--trials", str(proto["trials"]), "--budget", str(budget),
                    "--seed", "0"] + (["--resume"] if resume else [])
-            run(f"search {name}", cmd, root, timing)
+            run(f"search {name}", cmd, root, timing, dest)
+            if kept is not None:
+                copy_search(exp, kept / name)
 
 
-def study(proto: dict, root: Path, timing: dict, seeds: int | None) -> None:
+def study(proto: dict, root: Path, timing: dict, seeds: int | None, dest: Path | None) -> None:
     seeds = seeds or proto["seeds"]
     flags = ["--per-budget", "--reselect", str(proto.get("reselect", RESELECT)), "--reselect-seeds", "3", *COMPUTE]
     cmd = [sys.executable, "-m", "tune_growth", "study", "--results", str(root / "searches"), "--seeds", str(seeds),
            "--budgets", *map(str, proto["budgets"]), "--evals", str(proto["study_evals"]),
            "--out", str(root / "study"), "--resume", *flags]
-    run("study", cmd, root, timing)
+    run("study", cmd, root, timing, dest)
 
 
 PUBLISHED = ("study.md", "study_budget.png", "expected_best.png", "effects.parquet", "runs.parquet",
@@ -126,7 +173,9 @@ def publish(root: Path, dest: Path) -> None:
     for name in PUBLISHED:
         if (root / "study" / name).is_file():
             shutil.copyfile(root / "study" / name, dest / name)
-    shutil.copyfile(root / "timing.json", dest / "timing.json")
+    for name in ("timing.json", "machines.json"):
+        if (root / name).is_file():
+            shutil.copyfile(root / name, dest / name)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -146,22 +195,21 @@ def main(argv: list[str] | None = None) -> None:
         require_tiny(", or --datasets without tinyimagenet")
     minutes = {}
     for name in args.datasets:
-        root = args.out / name
+        root, dest = args.out / name, None if name == "smoke" else args.publish / name
         root.mkdir(parents=True, exist_ok=True)
-        timing_path = root / "timing.json"
-        try:
-            timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
-        except json.JSONDecodeError:
-            timing = {}
+        for kept in ("timing.json", "machines.json"):  # a fresh checkout: what earlier machines spent
+            if dest is not None and (dest / kept).is_file() and not (root / kept).is_file():
+                shutil.copyfile(dest / kept, root / kept)
+        timing = read_json(root / "timing.json")
         if args.phase in ("all", "searches"):
-            searches(PROTOCOLS[name], root, timing)
+            searches(PROTOCOLS[name], root, timing, dest)
         if args.phase in ("all", "studies"):
-            study(PROTOCOLS[name], root, timing, args.seeds)
-        if args.phase in ("all", "studies") and name != "smoke":
-            publish(root, args.publish / name)
+            study(PROTOCOLS[name], root, timing, args.seeds, dest)
+        if args.phase in ("all", "studies") and dest is not None:
+            publish(root, dest)
         minutes[name] = {"total": round(sum(timing.values()) / 60, 2),
                          **{k: round(v / 60, 2) for k, v in timing.items()}}
-        print(f"{name}: {minutes[name]['total']:.1f} min of steps so far ({timing_path})", flush=True)
+        print(f"{name}: {minutes[name]['total']:.1f} min of steps so far ({root / 'timing.json'})", flush=True)
     emit("verdict", {"minutes": minutes, "out": str(args.out)})
 
 

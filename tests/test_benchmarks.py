@@ -148,3 +148,39 @@ def test_benchmark_prints_one_json_line(name):
 def test_unknown_benchmark_exits_2():
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "nope"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "unknown benchmark 'nope'" in proc.stderr
+
+
+def finished_search(folder: Path, trials: int) -> None:
+    """What the study reads of a finished search: its three tables (benchmarks/verdict.py KEPT)."""
+    import pandas as pd
+
+    folder.mkdir(parents=True)
+    pd.DataFrame({"trial_id": range(trials), "status": ["completed"] * trials}).to_parquet(folder / "trials.parquet")
+    pd.DataFrame({"trial_id": [0], "val_acc": [0.5]}).to_parquet(folder / "metrics.parquet")
+    (folder / "search.json").write_text('{"model": "lenet5"}')
+
+
+def test_the_verdict_keeps_each_finished_search_and_takes_it_back_on_a_fresh_checkout(tmp_path, monkeypatch):
+    from benchmarks import verdict
+
+    monkeypatch.setattr(verdict, "run", lambda *a, **k: pytest.fail(f"a finished search was run again: {a[0]}"))
+    proto = {"spaces": ("h1", "h2"), "budgets": [2], "trials": 3, "flags": []}
+    here, dest = tmp_path / "machine_a", tmp_path / "published"
+    finished_search(here / "searches" / "h1_b2", 3)  # ran on this machine: copied to the published folder
+    finished_search(dest / "searches" / "h2_b2", 3)  # ran on another one: taken back, not searched again
+    (here / "searches" / "h2_b2").mkdir(parents=True)  # ... over an interrupted start here
+    verdict.searches(proto, here, {}, dest)
+    for name in ("h1_b2", "h2_b2"):
+        for kept in verdict.KEPT:
+            assert (here / "searches" / name / kept).is_file() and (dest / "searches" / name / kept).is_file()
+    assert verdict.finished(here / "searches" / "h2_b2", 3)
+    started = []  # a published search cut short is not finished: searched again here, then kept
+
+    def search(step, *args):
+        started.append(step)
+        finished_search(here / "searches" / "h1_b5", 3)
+
+    monkeypatch.setattr(verdict, "run", search)
+    finished_search(dest / "searches" / "h1_b5", 2)
+    verdict.searches({**proto, "budgets": [5], "spaces": ("h1",)}, here, {}, dest)
+    assert started == ["search h1_b5"] and verdict.finished(dest / "searches" / "h1_b5", 3)
