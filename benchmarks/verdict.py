@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import CIFAR, TINY, context, emit, require_cifar, require_tiny
-from tune_growth.train.device import cpu_has_bf16
 from tune_growth.io import atomic_write_text
+from tune_growth.train.device import cpu_has_bf16
 
 SPACES = ("baseline", "h1", "h2", "h3", "combined", "random_growing", "anti_h2")
 # 50 of Tiny-ImageNet's 200 classes, a seeded draw (seed 0): as many as 2 CPU cores allow, spread
