@@ -7,6 +7,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import nbformat
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -81,11 +82,31 @@ def test_report_renders_in_headless_chromium_with_every_image_loaded(report):
         loaded = browser.execute_script(
             "return Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
         rows = browser.execute_script("return document.querySelectorAll('table.summary tbody tr').length")
+        # the first plot's top in screenshot pixels (CSS pixels x the device pixel ratio)
+        first_image_top = int(browser.execute_script(
+            "return document.images[0].getBoundingClientRect().top * window.devicePixelRatio"))
         browser.save_screenshot(str(report.parent / "screenshot.png"))
     finally:
         browser.quit()
     assert len(loaded) == len(list(report.parent.glob("*.png"))) - 1 and all(loaded)  # minus the screenshot
     assert rows >= 2  # h3 and baseline
+    assert_drawn(report.parent / "screenshot.png", first_image_top)
+
+
+def assert_drawn(path: Path, first_image_top: int) -> None:
+    """The screenshot shows a page, not a blank or an error: the window's size, text and tables on
+    a white ground, and the first plot (matplotlib's many shades) where the page put it."""
+    from PIL import Image
+
+    shot = np.asarray(Image.open(path).convert("RGB"))
+    height, width, _ = shot.shape
+    assert width >= 1200 and height >= 1800  # --window-size=1300,2000, less the browser's frame
+    ink = (shot < 200).any(axis=2)  # pixels well off the white ground
+    assert 0.005 < ink.mean() < 0.5, f"ink covers {ink.mean():.1%} of the screenshot"
+    assert 0 < first_image_top < height - 300, f"the first plot starts at {first_image_top} px, out of view"
+    assert ink[: first_image_top].mean() > 0.002  # the heading and tables above the plots
+    plot = shot[first_image_top: first_image_top + 300].reshape(-1, 3)
+    assert len(np.unique(plot, axis=0)) > 100  # anti-aliased lines and fills: a drawn plot, not a hole
 
 
 def test_stored_notebooks_have_no_outputs():

@@ -353,7 +353,7 @@ BAD_CLI = textwrap.dedent('''
              ["h1", "--gpus-per-trial", "lots"], ["h1", "--dataset", "cifar10", "--data-root", "/nowhere"],
              ["h1", "--resume", "--name", "never_ran"], ["h1", "--concurrency", "0"], ["h1", "--model", "vgg"],
              ["h1", "--label-noise", "1.5"], ["h1", "--budget-unit", "pixels"], ["h1", "--gpus-per-trial", "1"],
-             ["exists"]]
+             ["finetune", "--budget", "3"], ["exists"]]
     if torch.cuda.is_available():  # there that request is valid: it would start a real search
         cases.remove(["h1", "--gpus-per-trial", "1"])
     out = []
@@ -383,7 +383,7 @@ def test_bad_search_input_exits_2_before_ray_starts(tmp_path):
                 "--gpus-per-trial 'lots' is invalid", "'/nowhere' is not a folder", "no experiment at",
                 "--concurrency 0 is invalid", "invalid choice: 'vgg'", "--label-noise 1.5 is invalid",
                 "invalid choice: 'pixels'", "asks for GPUs but this machine has none",
-                "exists; pass --resume"]
+                "/ 3 budget epochs=1.33333 can exceed PHASE_START=0.4", "exists; pass --resume"]
     if torch.cuda.is_available():
         expected.remove("asks for GPUs but this machine has none")
     assert len(out["results"]) == len(expected)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
+from pathlib import Path
 from typing import Callable, TypeVar
 
 T = TypeVar("T")
@@ -65,6 +67,18 @@ def add_budget_unit(parser: argparse.ArgumentParser, units: tuple[str, ...]) -> 
 def budget_words(unit: str) -> str:
     """How a budget's number reads: '20 epochs', or '20 full-size epochs of compute'."""
     return "full-size epochs of compute" if unit == "compute" else "epochs"
+
+
+def tracking_uri(value: str | None, folder: Path) -> str | None:
+    """`--mlflow [URI]`: None when the flag is absent; else the URI given, or by default a SQLite
+    file in `folder` (MLflow 3 keeps its plain-file store in maintenance mode). A one-line
+    ValueError when MLflow is not installed, before anything starts."""
+    if value is None:
+        return None
+    uri = value or f"sqlite:///{folder.expanduser().resolve() / 'mlflow.db'}"
+    if importlib.util.find_spec("mlflow") is None:
+        raise ValueError(f"--mlflow {uri!r} needs MLflow, which is not installed; expected pip install -e '.[mlflow]'")
+    return uri
 
 
 def fail(message: str) -> int:

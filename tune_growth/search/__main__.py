@@ -8,8 +8,8 @@ code 2 and a one-line message. Results: <storage>/<name>/trials.parquet and metr
 
 from __future__ import annotations
 
-import importlib.util
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from tune_growth.cache import DEFAULT_CACHE_DIR
@@ -23,6 +23,7 @@ from tune_growth.cli import (
     label_noise,
     parse_gpus,
     positive,
+    tracking_uri,
     width,
 )
 from tune_growth.data import DATASETS, DatasetError, DataSpec, load_dataset, parse_classes
@@ -95,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parse_gpus("--gpus-per-trial", args.gpus_per_trial, args.address)
         space = spaces.load(args.space)
+        if args.budget is not None:  # the space's bounds must hold at the budget it runs at, not its default
+            space = replace(space, budget_epochs=args.budget)
+            spaces.check(space)
         dataset, model = args.dataset or space.dataset, args.model or space.model
         noise = f"_noise{args.label_noise:g}" if args.label_noise else ""
         unit = args.budget_unit or "epochs"
@@ -105,10 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"experiment {str(storage / name)!r} exists; pass --resume to continue it or --name for a new one")
         if args.resume and not (storage / name).is_dir():
             raise ValueError(f"--resume: no experiment at {str(storage / name)!r}; expected an earlier run's folder")
-        tracking = None if args.mlflow is None else (args.mlflow or f"sqlite:///{storage / 'mlflow.db'}")
-        if tracking is not None and importlib.util.find_spec("mlflow") is None:
-            raise ValueError(f"--mlflow {tracking!r} needs MLflow, which is not installed; expected "
-                             "pip install -e '.[mlflow]'")
+        tracking = tracking_uri(args.mlflow, storage)
         classes = None if args.classes is None else parse_classes(args.classes)
         data_spec = DataSpec(dataset, args.data_root, classes=classes, val_fraction=args.val_fraction,
                              label_noise=args.label_noise)
@@ -124,12 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         # one dry run of the space, built into a schedule for this dataset, catches bad values early
         import optuna
         trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=args.seed)).ask()
-        build_schedule({**space.fixed, **(space.fn(trial) or {}), **trial.params, "budget_unit": unit}, data,
+        build_schedule({**space.fixed, **(space.fn(trial) or {}), **trial.params, "budget_unit": unit,
+                        "budget_epochs": space.budget_epochs}, data,
                        DEFAULT_CACHE_DIR)
     except (spaces.SpaceError, DatasetError, ScheduleError, ValueError) as err:
         return fail(str(err))
-
-    from dataclasses import replace
 
     from tune_growth.search.run import SearchOptions, default_resources, init_ray, run_search
 

@@ -149,7 +149,7 @@ def check(space: Space) -> None:
 
     if space.hypothesis == "finetune":  # the frozen stages come first; ASHA must judge after them
         early = (largest("ft_head_epochs") + largest("ft_aug_epochs")) / space.budget_epochs
-        what = "(ft_head_epochs + ft_aug_epochs) / BUDGET_EPOCHS"
+        what = f"(ft_head_epochs + ft_aug_epochs) / {space.budget_epochs:g} budget epochs"
     else:
         early, what = largest("early_share"), "early_share"
     if early > space.phase_start + 1e-9:

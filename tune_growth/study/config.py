@@ -5,12 +5,11 @@ the outputs read it, nothing changes it.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from tune_growth.cli import parse_gpus
+from tune_growth.cli import parse_gpus, tracking_uri
 from tune_growth.data import DataSpec
 from tune_growth.results.load import experiments
 from tune_growth.study import RUNS_LOG
@@ -130,8 +129,6 @@ def check_flags(args) -> None:
     if args.per_budget and args.budget is not None:
         raise ValueError(f"--budget {args.budget:g} and --per-budget are both given; expected --budgets (a subset of "
                          "the searched budgets) or none")
-    if args.mlflow is not None and importlib.util.find_spec("mlflow") is None:
-        raise ValueError("--mlflow needs MLflow, which is not installed; expected pip install -e '.[mlflow]'")
     if args.targets and not all(0 < t <= 1 for t in args.targets):
         raise ValueError(f"--targets {args.targets} are invalid; expected accuracies in (0, 1]")
 
@@ -146,7 +143,7 @@ def study_config(args) -> StudyConfig:
         data=spec, **settings, results=args.results, schedules=tuple(args.schedule), hypotheses=tuple(args.hypotheses),
         sets=tuple(args.set), budget=args.budget, budgets=tuple(args.budgets or ()), budget_unit=args.budget_unit,
         per_budget=args.per_budget, reselect=args.reselect, reselect_seeds=args.reselect_seeds, seeds=args.seeds,
-        mlflow=None if args.mlflow is None else (args.mlflow or f"sqlite:///{args.out.resolve() / 'mlflow.db'}"),
+        mlflow=tracking_uri(args.mlflow, args.out),
         targets=tuple(args.targets or ()), evals=args.evals, out=args.out, resume=args.resume,
         controls=() if args.no_controls else tuple(args.controls), cpus_per_run=args.cpus_per_run, gpus_per_run=gpus,
         address=args.address, num_cpus=args.num_cpus)
