@@ -80,6 +80,22 @@ def write_image_folder(root: Path, classes: tuple[str, ...] = ("n01440764", "n02
     return root
 
 
+def write_user_folder(root: Path, classes: tuple[str, ...] = ("cat", "dog", "car", "truck"), per_class: int = 4,
+                      held_out: str = "test") -> Path:
+    """A user's image tree: root/{train,HELD_OUT}/<class>/<i>.EXT, JPEG, PNG and 1-channel BMP mixed
+    and of different sizes, so decoding, resizing and the centre crop all take part."""
+    formats = (("jpg", "RGB", (48, 36)), ("png", "RGBA", (30, 40)), ("bmp", "L", (33, 33)))
+    for split, seed in (("train", 1), (held_out, 2)):
+        for c, name in enumerate(classes):
+            folder = root / split / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(per_class):
+                ext, mode, (w, h) = formats[i % len(formats)]
+                img = _images(1, (h, w, 4), seed * 100 + c * 10 + i)[0]
+                Image.fromarray(img, "RGBA").convert(mode).save(folder / f"{i}.{ext}")
+    return root
+
+
 def write_npz(root: Path, shape: tuple[int, ...] = (32, 32, 3), n_classes: int = 10, seed: int = 1) -> Path:
     """train.npz and test.npz with x (N, *shape) uint8 and y int labels, as in shared/data/cifar10;
     another `seed` writes other images of the same sizes."""
@@ -99,4 +115,5 @@ WRITERS = {
     "cifar100": write_cifar100,
     "imagenette": write_image_folder,
     "npz": write_npz,
+    "folder": write_user_folder,
 }

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from dataset_files import N_TEST, N_TRAIN, WRITERS, write_cifar10, write_idx, write_image_folder, write_mnist, write_npz
+from dataset_files import (
+    N_TEST,
+    N_TRAIN,
+    WRITERS,
+    write_cifar10,
+    write_idx,
+    write_image_folder,
+    write_mnist,
+    write_npz,
+    write_user_folder,
+)
 
 from benchmarks.common import CIFAR_SPEC, cifar_present
 from tune_growth.data import (
@@ -31,6 +42,7 @@ EXPECTED = {
     "cifar100": (3, 32, 100, 200, 100),
     "imagenette": (3, 24, 3, 12, 12),
     "npz": (3, 32, 10, N_TRAIN, N_TEST),
+    "folder": (3, 24, 4, 16, 16),
 }
 
 
@@ -42,7 +54,7 @@ def test_every_registered_dataset_has_a_test_case():
 def test_registry_loads_each_dataset(name, tmp_path):
     writer = WRITERS[name]
     root = str(writer(tmp_path)) if writer else None
-    data = load_dataset(DataSpec(name, root, image_size=24 if name == "imagenette" else None))
+    data = load_dataset(DataSpec(name, root, image_size=24 if name in ("imagenette", "folder") else None))
     channels, side, n_classes, n_train, n_test = EXPECTED[name]
     n_val = len(data.val_y)  # the default 10% of each class, at least one, carved from train
     assert n_val >= n_classes and n_val == pytest.approx(0.1 * n_train, abs=n_classes)
@@ -267,3 +279,34 @@ def test_label_noise_corrupts_exactly_that_share_of_training_labels_only():
     assert noisy.fingerprint != clean.fingerprint  # caches keyed on content tell them apart
     with pytest.raises(DatasetError, match=r"label noise 1.0 is invalid; expected a fraction in \[0, 1\)"):
         load_dataset(DataSpec("mnist5k", label_noise=1.0))
+
+
+def test_a_users_image_folder_reads_val_or_test_and_its_class_tree(tmp_path):
+    write_user_folder(tmp_path / "a", held_out="val")
+    data = load_dataset(DataSpec("folder", str(tmp_path / "a"), image_size=16, val_fraction=0))
+    assert data.classes == ("car", "cat", "dog", "truck") and data.test_x.shape == (16, 3, 16, 16)
+    assert (tmp_path / "a" / ".tune_growth_cache" / "folder_16px.pt").is_file()  # keyed as Imagenette's
+    tree = {"parent": {k: v for k, v in TREE["parent"].items()}}  # no wnids: the class folders are the node ids
+    (tmp_path / "a" / "hierarchy.json").write_text(json.dumps(tree))
+    data = load_dataset(DataSpec("folder", str(tmp_path / "a"), image_size=16, val_fraction=0))
+    assert data.hierarchy == ((1, 2), (0, 3))  # labels in folder order: car 0, cat 1, dog 2, truck 3
+
+
+@pytest.mark.parametrize("case", ["no root", "not a folder", "no held-out split", "other classes", "empty class",
+                                  "not an image"])
+def test_a_bad_image_folder_is_one_line(case, tmp_path):
+    root = write_user_folder(tmp_path / "d")
+    if case == "no held-out split":
+        shutil.rmtree(root / "test")
+    elif case == "other classes":
+        (root / "test" / "cat").rename(root / "test" / "lion")
+    elif case == "empty class":
+        shutil.rmtree(root / "train" / "dog")
+        (root / "train" / "dog").mkdir()
+    elif case == "not an image":
+        (root / "train" / "dog" / "0.jpg").write_text("not a jpeg")
+    where = {"no root": None, "not a folder": str(tmp_path / "nowhere")}.get(case, str(root))
+    with pytest.raises(DatasetError) as err:
+        load_dataset(DataSpec("folder", where, image_size=16))
+    message = str(err.value)
+    assert "\n" not in message and "expected" in message and message.startswith(("folder:", "dataset 'folder'"))

@@ -291,7 +291,15 @@ def test_train_cli_pretrains_then_runs_the_recipe_from_the_file(tmp_path):
 
 
 def test_the_recipe_runs_as_a_search_space_from_the_pretrained_file(pretrained, tmp_path):
-    cmd = [sys.executable, "-m", "tune_growth.search", "finetune", "--classes", "5-9", "--pretrained", str(pretrained),
+    # the shipped space's frozen phases (up to 2 + 2 epochs) do not fit 2.5 epochs (search refuses it):
+    # a copy with them scaled down, as a user with a small budget would write
+    space = (ROOT / "search_spaces" / "finetune.py").read_text()
+    for old, new in (('"ft_head_epochs", 0.25, 2.0', '"ft_head_epochs", 0.1, 0.5'),
+                     ('"ft_aug_epochs", 0.0, 2.0', '"ft_aug_epochs", 0.0, 0.5')):
+        assert old in space
+        space = space.replace(old, new)
+    (tmp_path / "finetune_small.py").write_text(space)
+    cmd = [sys.executable, "-m", "tune_growth.search", str(tmp_path / "finetune_small.py"), "--classes", "5-9", "--pretrained", str(pretrained),
            "--width", str(WIDTH), "--trials", "3", "--budget", "2.5", "--evals", "4", "--num-cpus", "2",
            "--storage", str(tmp_path), "--name", "ft"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)

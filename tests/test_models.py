@@ -64,9 +64,33 @@ def test_every_record_describes_the_model_it_builds(name):
 def test_unknown_model_error_lists_the_registry_on_one_line():
     with pytest.raises(ValueError) as info:
         model_record("vgg")
-    assert str(info.value) == f"unknown model 'vgg'; expected one of {', '.join(sorted(MODELS))}"
+    assert str(info.value) == f"unknown model 'vgg'; expected one of {', '.join(sorted(MODELS))} or package.module:factory"
 
 
 def test_a_record_rejects_an_invalid_cpu_precision():
     with pytest.raises(ValueError, match="cpu_precision='fp16' is invalid; expected one of bf16, fp32"):
         ModelRecord("toy", MODELS["mlp"].factory, ("body", "head"), "fp16", False)
+
+
+def test_a_users_model_by_import_path_keeps_its_groups_and_its_own_init():
+    torch.manual_seed(0)
+    model = build_model("user_model:small_cnn", 3, 5, 0.5)
+    torch.manual_seed(0)
+    from user_model import small_cnn
+    assert group_names(model) == ["body", "head"]
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), small_cnn(3, 5, 0.5).state_dict().values()))
+    assert model(torch.zeros(2, 3, 16, 16)).shape == (2, 5)
+    plain = build_model("user_model:plain", 1, 4)
+    assert group_names(plain) == ["head"] and plain(torch.zeros(2, 1, 12, 12)).shape == (2, 4)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("no_such_module:f", "module 'no_such_module' does not import"),
+    ("user_model:missing", "module 'user_model' has no 'missing'"),
+    ("user_model:NOT_A_FACTORY", "'NOT_A_FACTORY' is not callable"),
+    ("user_model:not_a_module", "returned str; expected an nn.Module"),
+])
+def test_a_bad_import_path_is_one_line(name, message):
+    with pytest.raises(ValueError) as err:
+        build_model(name, 1, 10)
+    assert message in str(err.value) and "\n" not in str(err.value)

@@ -381,7 +381,7 @@ def test_bad_search_input_exits_2_before_ray_starts(tmp_path):
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     expected = ["unknown search space 'h9'", "does not exist", "--trials 0 is invalid", "--budget -1.0 is invalid",
                 "--gpus-per-trial 'lots' is invalid", "'/nowhere' is not a folder", "no experiment at",
-                "--concurrency 0 is invalid", "invalid choice: 'vgg'", "--label-noise 1.5 is invalid",
+                "--concurrency 0 is invalid", "unknown model 'vgg'", "--label-noise 1.5 is invalid",
                 "invalid choice: 'pixels'", "asks for GPUs but this machine has none",
                 "/ 3 budget epochs=1.33333 can exceed PHASE_START=0.4", "exists; pass --resume"]
     if torch.cuda.is_available():

@@ -68,4 +68,4 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, message, tmp_p
 
 def test_bad_input_through_the_real_command(tmp_path):
     proc = cli("--model", "vgg", "--out", str(tmp_path / "out"))
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "invalid choice: 'vgg'" in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "unknown model 'vgg'" in proc.stderr

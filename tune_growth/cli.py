@@ -35,6 +35,40 @@ def checked(flag: str, cast: Callable[[str], T], ok: Callable[[T], bool], valid:
     return parse
 
 
+def validated(check: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse `type=` from a validator that raises a one-line ValueError: that line is the error."""
+    def parse(text: str) -> T:
+        try:
+            return check(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    parse.__name__ = getattr(check, "__name__", "value")
+    return parse
+
+
+def cwd_importable() -> None:
+    """The working directory importable, as under `python -m` (a console script's sys.path lacks
+    it), here and, through PYTHONPATH, in a local Ray's workers, which inherit this process's
+    environment (a cluster's nodes need the module installed): for `--model my_module:factory`."""
+    here = os.getcwd()
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if here not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([here, *paths])
+
+
+def importable_here(check: Callable[[str], T]) -> Callable[[str], T]:
+    """`validated(check)` for a value that may name a module in the working directory (cwd_importable)."""
+    def parse(text: str) -> T:
+        cwd_importable()
+        return validated(check)(text)
+
+    parse.__name__ = getattr(check, "__name__", "value")
+    return parse
+
+
 def count(flag: str) -> Callable[[str], int]:
     """An integer >= 1 (trials, evaluations, CPUs, rungs)."""
     return checked(flag, int, lambda v: v >= 1, "an integer >= 1")

@@ -19,7 +19,7 @@ import pandas as pd
 from tune_growth.analysis import plots
 from tune_growth.analysis.expected_best import at_effort, expected_best_figure, expected_best_table
 from tune_growth.analysis.units import for_page
-from tune_growth.cli import OneLineParser, fail
+from tune_growth.cli import OneLineParser, cwd_importable, fail
 from tune_growth.io import atomic_write_text
 from tune_growth.results.export import searcher_state
 from tune_growth.results.load import load
@@ -195,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"results folder {str(args.results)!r} does not exist; expected <storage> or <storage>/<name>")
     if not 0 < args.target <= 1:
         return fail(f"--target {args.target} is invalid; expected an accuracy in (0, 1]")
+    cwd_importable()  # a search's model may be the user's own, `my_module:factory` beside them
     try:
         page = build_report(args.results, args.out, args.target, not args.no_model_plots)
     except (FileNotFoundError, ValueError) as err:  # ValueError: results.SchemaError

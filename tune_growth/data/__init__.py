@@ -31,7 +31,7 @@ from tune_growth.data.base import (
     stratified_split,
 )
 from tune_growth.data.builtin import load_digits, load_mnist5k
-from tune_growth.data.files import load_imagenette, load_npz
+from tune_growth.data.files import load_folder, load_imagenette, load_npz
 from tune_growth.data.torchvision_sets import (
     CIFAR10_HIERARCHY,
     load_cifar10,
@@ -49,6 +49,7 @@ DATASETS: dict[str, Callable[[DataSpec], ImageDataset]] = {
     "cifar100": load_cifar100,
     "imagenette": load_imagenette,
     "npz": load_npz,
+    "folder": load_folder,
 }
 
 

@@ -19,11 +19,11 @@ def group_names(model: nn.Module) -> list[str]:
     return [name for name, _ in model.named_children()]
 
 
-def frozen_count(freeze_to: int, n_groups: int) -> int:
+def frozen_count(freeze_to: int, n_groups: int, model: str = "the model") -> int:
     """How many leading groups `freeze_to` freezes: k >= 0 freezes groups 0..k-1; -k freezes all
     but the last k. Raises ValueError naming the valid range when nothing would train."""
     if not -(n_groups - 1) <= freeze_to <= n_groups - 1:
-        raise ValueError(f"freeze_to={freeze_to!r} is invalid for a model of {n_groups} layer groups; "
+        raise ValueError(f"freeze_to={freeze_to!r} is invalid for {model} of {n_groups} layer group(s); "
                          f"expected {-(n_groups - 1)}..{n_groups - 1} (the head always trains)")
     return freeze_to if freeze_to >= 0 else n_groups + freeze_to
 

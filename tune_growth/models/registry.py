@@ -11,12 +11,20 @@ Every model is an nn.Sequential of named *layer groups* (e.g. stem, layer1..laye
 last is always "head"), the unit a schedule stage freezes and gives an LR multiplier (groups.py).
 The small nets are in small.py; the ResNets that take pretrained bodies (torchvision's
 resnet18/34/50 and fastai's xresnet) in resnets.py.
+
+A user's model needs no registration: a name `package.module:factory` (IMPORT_SEP) imports that
+callable (in_channels, num_classes, width) -> nn.Module wherever the model is built, so on each
+trial's worker too. An nn.Sequential's children are its layer groups (the last should be the
+head); any other module is one group, so stages that freeze groups are refused for it. Its own
+initialisation is kept, and it runs in fp32 on the CPU (no precision was measured for it).
 """
 
 from __future__ import annotations
 
+import importlib
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Callable, Literal
 
 from torch import nn
@@ -48,6 +56,7 @@ class ModelRecord:
     min_image_size: int = 8
     convolutional: bool = True
     imagenet_weights: str | None = None
+    init: bool = True  # He-initialise conv and linear weights (init_weights); a user's model keeps its own
 
     def __post_init__(self) -> None:
         if self.cpu_precision not in CPU_PRECISIONS:
@@ -93,12 +102,55 @@ _RECORDS = (
 MODELS: dict[str, ModelRecord] = {record.name: record for record in _RECORDS}
 
 
+IMPORT_SEP = ":"  # --model my_package.my_module:factory
+
+
+def _as_groups(model: nn.Module) -> nn.Sequential:
+    """A user's model as layer groups: an nn.Sequential as it is, anything else as one group."""
+    return model if isinstance(model, nn.Sequential) else nn.Sequential(OrderedDict(head=model))
+
+
+@lru_cache(maxsize=None)
+def imported_record(name: str) -> ModelRecord:
+    """The record of `module:factory`, importing the module; a one-line ValueError when the module
+    does not import or has no such callable."""
+    module_name, _, attr = name.partition(IMPORT_SEP)
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except ImportError as err:
+        raise ValueError(f"model {name!r}: module {module_name!r} does not import ({err}); expected an importable "
+                         "module (installed, or on PYTHONPATH)") from None
+    except AttributeError:
+        raise ValueError(f"model {name!r}: module {module_name!r} has no {attr!r}; expected "
+                         f"{module_name}:FACTORY naming a function of (in_channels, num_classes, width)") from None
+    if not callable(factory):
+        raise ValueError(f"model {name!r}: {attr!r} is not callable; expected a function of "
+                         "(in_channels, num_classes, width) returning an nn.Module")
+
+    def build(in_channels: int, num_classes: int, width: float) -> nn.Module:
+        model = factory(in_channels, num_classes, width)
+        if not isinstance(model, nn.Module):
+            raise ValueError(f"model {name!r} returned {type(model).__name__}; expected an nn.Module")
+        return _as_groups(model)
+
+    return ModelRecord(name, build, ("head",), "fp32", False, init=False)
+
+
 def model_record(name: str) -> ModelRecord:
-    """The record of a registered model; an unknown name raises a one-line ValueError naming it
-    and the registered names."""
+    """The record of a registered model or of `module:factory` (imported_record); an unknown name
+    raises a one-line ValueError naming it and the registered names."""
+    if IMPORT_SEP in name:
+        return imported_record(name)
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(sorted(MODELS))}")
+        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(sorted(MODELS))} "
+                         f"or package.module{IMPORT_SEP}factory")
     return MODELS[name]
+
+
+def check_model_name(name: str) -> str:
+    """`name` if it names a registered or importable model (argparse's type for --model)."""
+    model_record(name)
+    return name
 
 
 def init_weights(model: nn.Module) -> nn.Module:
@@ -127,4 +179,4 @@ def build_model(name: str, in_channels: int, num_classes: int, width: float = 1.
     model = record.factory(in_channels, num_classes, width)
     # Zero-initialised BatchNorm scales (the last BN of each residual branch, Goyal et al. 2017)
     # are set by the builders; init_weights touches only conv and linear weights.
-    return init_weights(model)
+    return init_weights(model) if record.init else model

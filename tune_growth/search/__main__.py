@@ -20,6 +20,7 @@ from tune_growth.cli import (
     checked,
     count,
     fail,
+    importable_here,
     label_noise,
     parse_gpus,
     positive,
@@ -27,8 +28,9 @@ from tune_growth.cli import (
     width,
 )
 from tune_growth.data import DATASETS, DatasetError, DataSpec, load_dataset, parse_classes
+from tune_growth.models.groups import frozen_count, group_names
 from tune_growth.models.pretrained import IMAGENET, load_pretrained
-from tune_growth.models.registry import MODELS, build_model
+from tune_growth.models.registry import IMPORT_SEP, MODELS, build_model, check_model_name
 from tune_growth.schedule.builders import build_schedule
 from tune_growth.schedule.core import BUDGET_UNITS, ScheduleError
 from tune_growth.search import spaces
@@ -43,6 +45,8 @@ def parser() -> OneLineParser:
     p.add_argument("space", help=f"search space: {', '.join(spaces.available())}, or a path to a .py file")
     p.add_argument("--dataset", choices=sorted(DATASETS), help="dataset (default: the space's, mnist5k)")
     p.add_argument("--data-root", help="folder holding the dataset's files")
+    p.add_argument("--image-size", type=count("--image-size"), metavar="PX",
+                   help="decode size in px for image folders (folder, imagenette; default 64)")
     p.add_argument("--classes", help="keep only these class ids, e.g. 0-4 or 0,2,5-7 (relabelled 0..k-1)")
     p.add_argument("--val-fraction", default=0.1,
                    type=checked("--val-fraction", float, lambda v: 0 < v < 1,
@@ -55,7 +59,9 @@ def parser() -> OneLineParser:
     p.add_argument("--pretrained", metavar="PATH",
                    help="weights every trial starts from (all but the head): a model.pt of tune_growth.train.cli, a "
                         "torchvision resnet state dict, or 'imagenet'; on a cluster, a path every node can read")
-    p.add_argument("--model", choices=sorted(MODELS), help="model (default: the space's)")
+    p.add_argument("--model", type=importable_here(check_model_name), metavar="MODEL",
+                   help=f"a registered model ({', '.join(sorted(MODELS))}) or your own, package.module:factory "
+                        "(default: the space's)")
     p.add_argument("--width", type=width(), help="model channel multiplier (default: the space's)")
     p.add_argument("--trials", type=count("--trials"), help="number of trials, the baseline control included (default: the space's)")
     p.add_argument("--budget", type=positive("--budget", "a positive number of epochs"),
@@ -103,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         noise = f"_noise{args.label_noise:g}" if args.label_noise else ""
         unit = args.budget_unit or "epochs"
         per = "_compute" if unit == "compute" else ""  # a compute budget's search is named apart
-        name = args.name or f"{space.name}_{dataset}_{model}{noise}{per}_s{args.seed}"
+        name = args.name or f"{space.name}_{dataset}_{model.replace(IMPORT_SEP, '.')}{noise}{per}_s{args.seed}"
         storage = args.storage.expanduser().resolve()
         if (storage / name).exists() and not args.resume:
             raise ValueError(f"experiment {str(storage / name)!r} exists; pass --resume to continue it or --name for a new one")
@@ -111,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--resume: no experiment at {str(storage / name)!r}; expected an earlier run's folder")
         tracking = tracking_uri(args.mlflow, storage)
         classes = None if args.classes is None else parse_classes(args.classes)
-        data_spec = DataSpec(dataset, args.data_root, classes=classes, val_fraction=args.val_fraction,
+        root = None if args.data_root is None else str(Path(args.data_root).expanduser().resolve())  # the study rereads it
+        data_spec = DataSpec(dataset, root, image_size=args.image_size, classes=classes,
+                             val_fraction=args.val_fraction,
                              label_noise=args.label_noise)
         data = load_dataset(data_spec)
         pretrained = args.pretrained
@@ -122,12 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         elif space.hypothesis == "finetune":
             print(f"warning: {space.name} fine-tunes, but no --pretrained was given: the body starts from random "
                   "weights", file=sys.stderr)
-        # one dry run of the space, built into a schedule for this dataset, catches bad values early
-        import optuna
-        trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=args.seed)).ask()
-        build_schedule({**space.fixed, **(space.fn(trial) or {}), **trial.params, "budget_unit": unit,
-                        "budget_epochs": space.budget_epochs}, data,
-                       DEFAULT_CACHE_DIR)
+        dry_run(space, data, model, args.width or space.width, unit, args.seed)
     except (spaces.SpaceError, DatasetError, ScheduleError, ValueError) as err:
         return fail(str(err))
 
@@ -148,6 +151,19 @@ def main(argv: list[str] | None = None) -> int:
     run_search(opts, data, data_spec)
     print(summarize(opts.experiment_dir, space.metric, space.mode), flush=True)
     return 0
+
+
+def dry_run(space, data, model: str, width: float, unit: str, seed: int) -> None:
+    """One draw of the space, built into a schedule for this dataset and model: bad values are a
+    one-line error here, before Ray starts, not N failed trials."""
+    import optuna
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed)).ask()
+    schedule = build_schedule({**space.fixed, **(space.fn(trial) or {}), **trial.params, "budget_unit": unit,
+                               "budget_epochs": space.budget_epochs}, data, DEFAULT_CACHE_DIR)
+    if any(stage.freeze_to for stage in schedule.stages):  # a one-group model cannot freeze
+        n_groups = len(group_names(build_model(model, data.channels, data.num_classes, width)))
+        for stage in schedule.stages:
+            frozen_count(stage.freeze_to, n_groups, f"model {model!r}")
 
 
 def plan(opts) -> str:

@@ -19,9 +19,19 @@ from dataclasses import replace
 from pathlib import Path
 
 from tune_growth.cache import DEFAULT_CACHE_DIR
-from tune_growth.cli import OneLineParser, add_budget_unit, budget_words, checked, count, fail, positive, width
+from tune_growth.cli import (
+    OneLineParser,
+    add_budget_unit,
+    budget_words,
+    checked,
+    count,
+    fail,
+    importable_here,
+    positive,
+    width,
+)
 from tune_growth.data import DATASETS, DatasetError, ImageDataset, load_dataset
-from tune_growth.models.registry import MODELS
+from tune_growth.models.registry import MODELS, check_model_name
 from tune_growth.schedule.builders import HYPOTHESES, build_schedule, parse_sets
 from tune_growth.schedule.controls import AT_COMPUTE, is_control
 from tune_growth.schedule.core import BUDGET_UNITS, Schedule, ScheduleError, Stage
@@ -47,8 +57,9 @@ def parser() -> OneLineParser:
     p.add_argument("--label-noise", type=float, metavar="P",
                    help="a fraction of the training labels replaced by another class (seeded; validation and test "
                         "untouched; default: the searches', else 0)")
-    p.add_argument("--model", choices=sorted(MODELS), help="model, the same for every schedule (default: the "
-                                                           "searches', else lenet5)")
+    p.add_argument("--model", type=importable_here(check_model_name), metavar="MODEL",
+                   help=f"a registered model ({', '.join(sorted(MODELS))}) or your own, package.module:factory; the "
+                        "same for every schedule (default: the searches', else lenet5)")
     p.add_argument("--width", type=width(), help="model channel multiplier (default: the searches', else 1)")
     p.add_argument("--precision", choices=PRECISIONS, help="autocast precision (default: the searches')")
     p.add_argument("--pretrained", metavar="PATH", help="weights every run starts from (default: the searches')")

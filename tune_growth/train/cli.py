@@ -23,10 +23,20 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from tune_growth.cli import OneLineParser, add_budget_unit, checked, count, fail, label_noise, positive, width
+from tune_growth.cli import (
+    OneLineParser,
+    add_budget_unit,
+    checked,
+    count,
+    fail,
+    importable_here,
+    label_noise,
+    positive,
+    width,
+)
 from tune_growth.data import DATASETS, DatasetError, DataSpec, load_dataset, parse_classes
 from tune_growth.io import atomic_write, atomic_write_parquet, atomic_write_text
-from tune_growth.models.registry import MODELS
+from tune_growth.models.registry import MODELS, check_model_name
 from tune_growth.schedule.builders import DEFAULTS, HYPOTHESES, build_schedule, parse_sets
 from tune_growth.schedule.core import BUDGET_UNITS, Schedule, ScheduleError
 from tune_growth.train.config import RunConfig
@@ -52,7 +62,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="mnist5k", choices=sorted(DATASETS), help="registered dataset")
     p.add_argument("--data-root", default=None, help="folder holding the dataset's files (not needed for mnist5k, digits)")
     p.add_argument("--download", action="store_true", help="let torchvision download (machines with internet)")
-    p.add_argument("--image-size", type=int, default=None, help="decode size in px for imagenette")
+    p.add_argument("--image-size", type=int, default=None, help="decode size in px for image folders (folder, imagenette; default 64)")
     p.add_argument("--classes", default=None, help="keep only these class ids, e.g. 0-4 or 0,2,5-7 (relabelled 0..k-1)")
     p.add_argument("--label-noise", type=label_noise(), default=0.0, metavar="P",
                    help="a fraction of the training labels replaced by another class (seeded; validation and "
@@ -61,7 +71,8 @@ def parser() -> argparse.ArgumentParser:
                    type=checked("--val-fraction", float, lambda v: 0 <= v < 1, "a fraction in [0, 1), e.g. 0.1"),
                    help="share of each class's training examples held out for validation, evaluated at every "
                         "record (default 0.1); 0 trains on all of them and evaluates the test split instead")
-    p.add_argument("--model", default="lenet5", choices=sorted(MODELS), help="registered model")
+    p.add_argument("--model", default="lenet5", type=importable_here(check_model_name), metavar="MODEL",
+                   help=f"a registered model ({', '.join(sorted(MODELS))}) or your own, package.module:factory")
     p.add_argument("--width", type=width(), default=1.0, help="channel multiplier (e.g. 0.25 for a narrow resnet9)")
     p.add_argument("--pretrained", default=None, metavar="PATH",
                    help="weights for everything but the head: a model.pt from this command, a torchvision "
