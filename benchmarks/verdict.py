@@ -150,6 +150,9 @@ def searches(proto: dict, root: Path, timing: dict, dest: Path | None) -> None:
                    str(storage), "--name", name, "--trials", str(proto["trials"]), "--budget", str(budget),
                    "--seed", "0"] + (["--resume"] if resume else [])
             run(f"search {name}", cmd, root, timing, dest)
+            if not finished(exp, proto["trials"]):  # a search stopped by Ctrl-C exits 0 with the trials it has
+                raise SystemExit(f"search {name} ended before its {proto['trials']} trials finished (interrupted?); "
+                                 "run the verdict again to resume it")
             if kept is not None:
                 copy_search(exp, kept / name)
 
