@@ -61,12 +61,12 @@ def cwd_importable() -> None:
 
 def importable_here(check: Callable[[str], T]) -> Callable[[str], T]:
     """`validated(check)` for a value that may name a module in the working directory (cwd_importable)."""
-    def parse(text: str) -> T:
+    def with_cwd(text: str) -> T:
         cwd_importable()
-        return validated(check)(text)
+        return check(text)
 
-    parse.__name__ = getattr(check, "__name__", "value")
-    return parse
+    with_cwd.__name__ = getattr(check, "__name__", "value")
+    return validated(with_cwd)
 
 
 def count(flag: str) -> Callable[[str], int]:
