@@ -21,6 +21,7 @@ BENCHMARKS = {
     "rank_fidelity": "benchmarks.rank_fidelity",
     "gpu": "benchmarks.gpu",
     "verdict": "benchmarks.verdict",
+    "frontier": "benchmarks.frontier",
 }
 
 

@@ -1,8 +1,14 @@
 """What the test modules share: one local Ray, the built-in dataset, a tiny search's options and
-records without their timings. The plain helpers are imported (`from conftest import ...`; this
+records without their timings, a served optuna-dashboard. The plain helpers are imported (`from conftest import ...`; this
 folder is on sys.path), the rest are fixtures."""
 
+import contextlib
+import json
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -47,3 +53,32 @@ def tiny_search(storage, name, space="h1", trials=4, budget_epochs=1.0, evals=4,
                     cache_dir=str(Path(storage) / "cache"))
     return SearchOptions(space, num_trials=trials, budget_epochs=budget_epochs, storage=Path(storage), name=name,
                          evals=evals, **{**settings, **kw})
+
+
+@contextlib.contextmanager
+def optuna_dashboard(journal):
+    """A real optuna-dashboard serving `journal` on a free local port; yields api(path) -> the JSON
+    of GET /api/<path>. Stopped on exit."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([str(Path(sys.executable).parent / "optuna-dashboard"), str(journal),
+                               "--host", "127.0.0.1", "--port", str(port), "--quiet"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def api(path):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/{path}", timeout=30) as response:
+            return json.loads(response.read())
+
+    try:
+        deadline, body = time.monotonic() + 60, None
+        while body is None and time.monotonic() < deadline and server.poll() is None:
+            try:
+                body = api("studies")
+            except OSError:
+                time.sleep(0.5)
+        assert body is not None, server.stderr.read().decode()[-2000:] if server.poll() is not None else "no answer"
+        yield api
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -30,6 +30,8 @@ TINY = {
     "measurement": ["--no-cifar", "--epochs", "0.5", "--repeats", "1"],
     "gpu": ["--repeats", "1", "--epochs", "1"],  # without CUDA: the one "no CUDA" line
     "verdict": ["--datasets", "smoke", "--out", tempfile.mkdtemp(prefix="verdict_smoke_")],
+    "frontier": ["--datasets", "smoke", "--out", tempfile.mkdtemp(prefix="frontier_smoke_"),
+                 "--publish", tempfile.mkdtemp(prefix="frontier_smoke_kept_")],
     "rank_fidelity": ["--spaces", "baseline", "h1", "--configs", "3", "--budget", "0.6", "--rung-size", "3",
                       "--out", str(Path(tempfile.gettempdir()) / "rank_fidelity_smoke.jsonl")],
 }
@@ -66,6 +68,7 @@ README_KEYS = {
                       "spaces/*/fidelities/*/compute_fraction"],
     "gpu": ["cuda"],  # on CUDA, CUDA_README_KEYS too
     "verdict": ["minutes/*/*"],
+    "frontier": ["datasets/*/hypervolume/*"],
 }
 CUDA_README_KEYS = ["loop/trainer_over_bare", "ours_seconds_per_epoch"]
 
@@ -143,6 +146,11 @@ def test_benchmark_prints_one_json_line(name):
         assert "## Primary comparisons" in (out / "study" / "study.md").read_text()
         assert (out / "study" / "runs.parquet").is_file() and "## Verdicts" in (out / "study" / "study.md").read_text()
         assert "## Expected best against search effort" in (out / "study" / "study.md").read_text()
+    if name == "frontier":  # both spaces' fronts, their figure and table, and the searches kept
+        kept = Path(TINY[name][-1]) / "smoke"
+        assert set(line["datasets"]["smoke"]["hypervolume"]) == {"baseline", "h1"}
+        assert (kept / "fronts_compute.png").is_file() and "| h1 | 2 |" in (kept / "fronts.md").read_text()
+        assert (kept / "searches" / "h1" / "trials.parquet").is_file()
 
 
 def test_unknown_benchmark_exits_2():

@@ -8,19 +8,17 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
 from pathlib import Path
 
 import optuna
 import pandas as pd
 import pytest
 import torch
-from conftest import tiny_search
+from conftest import optuna_dashboard, tiny_search
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from ray import tune
@@ -129,32 +127,13 @@ def test_mlflow_holds_every_trial_with_its_config_and_metrics_against_examples(s
 
 
 def test_optuna_dashboard_serves_the_search(searched):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([str(Path(sys.executable).parent / "optuna-dashboard"), str(searched / "optuna.journal"),
-                               "--host", "127.0.0.1", "--port", str(port), "--quiet"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline, body = time.monotonic() + 60, None
-        while body is None and time.monotonic() < deadline and server.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5) as response:
-                    body = json.loads(response.read())
-            except OSError:
-                time.sleep(0.5)
-        assert body is not None, server.stderr.read().decode()[-2000:] if server.poll() is not None else "no answer"
-        studies = {s["study_name"]: s for s in body["study_summaries"]}
+    with optuna_dashboard(searched / "optuna.journal") as api:
+        studies = {s["study_name"]: s for s in api("studies")["study_summaries"]}
         assert searched.name in studies and studies[searched.name]["directions"] == ["maximize"]
-        url = f"http://127.0.0.1:{port}/api/studies/{studies[searched.name]['study_id']}"
-        with urllib.request.urlopen(url, timeout=30) as response:  # the study's page: every trial
-            detail = json.loads(response.read())
+        detail = api(f"studies/{studies[searched.name]['study_id']}")  # the study's page: every trial
         assert len(detail["trials"]) == len(pd.read_parquet(searched / "trials.parquet")) - 1  # the control apart
         assert detail["objective_names"] == ["val_acc"] and CONTROL_STUDY.format(searched.name) in studies
         assert all(t["datetime_start"] and t["datetime_complete"] for t in detail["trials"])
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_tensorboard_events_hold_each_trials_scalars_against_examples(searched):
@@ -350,6 +329,8 @@ BAD_CLI = textwrap.dedent('''
     storage = Path(sys.argv[1])
     (storage / "exists_mnist5k_lenet5_s0").mkdir(parents=True)
     cases = [["h9"], ["/nowhere/space.py"], ["h1", "--trials", "0"], ["h1", "--budget", "-1"],
+             ["h1", "--objective", "frontier", "--stopping", "asha"],
+             ["h1", "--objective", "frontier", "--min-budget", "30"], ["h1", "--min-budget", "1"],
              ["h1", "--gpus-per-trial", "lots"], ["h1", "--dataset", "cifar10", "--data-root", "/nowhere"],
              ["h1", "--resume", "--name", "never_ran"], ["h1", "--concurrency", "0"], ["h1", "--model", "vgg"],
              ["h1", "--label-noise", "1.5"], ["h1", "--budget-unit", "pixels"], ["h1", "--gpus-per-trial", "1"],
@@ -380,6 +361,8 @@ def test_bad_search_input_exits_2_before_ray_starts(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     expected = ["unknown search space 'h9'", "does not exist", "--trials 0 is invalid", "--budget -1.0 is invalid",
+                "--stopping asha cannot stop a frontier search early", "--min-budget 30 is invalid; expected a budget "
+                "in (0, 20)", "--min-budget 1 needs --objective frontier",
                 "--gpus-per-trial 'lots' is invalid", "'/nowhere' is not a folder", "no experiment at",
                 "--concurrency 0 is invalid", "unknown model 'vgg'", "--label-noise 1.5 is invalid",
                 "invalid choice: 'pixels'", "asks for GPUs but this machine has none",

@@ -17,8 +17,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
               "tune-growth study --hypotheses h1 h2 h3 --seeds 5"),
     "report": ("tune_growth.analysis.report", "the HTML report of searches: tables and plots",
                "tune-growth report results"),
-    "results": ("tune_growth.results.export", "re-export a search's Parquet, running or finished",
-                "tune-growth results results/h1_mnist5k_lenet5_s0"),
+    "results": ("tune_growth.results.export", "re-export a search's Parquet; answer --fastest-to / --best-within",
+                "tune-growth results results/h1_mnist5k_lenet5_s0 --best-within 2e9"),
     "check-cluster": ("tune_growth.search.cluster_check", "validate cluster.yaml before `ray up`",
                       "tune-growth check-cluster cluster.yaml"),
 }

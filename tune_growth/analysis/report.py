@@ -18,6 +18,8 @@ import pandas as pd
 
 from tune_growth.analysis import plots
 from tune_growth.analysis.expected_best import at_effort, expected_best_figure, expected_best_table
+from tune_growth.analysis.fronts import chance, front_figures, table_intro
+from tune_growth.analysis.fronts import for_page as fronts_for_page
 from tune_growth.analysis.units import for_page
 from tune_growth.cli import OneLineParser, cwd_importable, fail
 from tune_growth.io import atomic_write_text
@@ -170,7 +172,8 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None, tar
         raise FileNotFoundError(f"no experiment with trials under {str(results_dir)!r}")
     out.mkdir(parents=True, exist_ok=True)
     effort = expected_best_table(trials)
-    images = save_figures(figures(trials, metrics, exps, effort, model_plots), out)
+    fronts, front_tables = front_figures(trials, chance(metrics))
+    images = save_figures({**figures(trials, metrics, exps, effort, model_plots), **fronts}, out)
     table = summary_table(trials, metrics, target)
     title = f"tune_growth report: {', '.join(e.name for e in exps)}"
     intro = (f"Best per hypothesis by validation accuracy, its test accuracy beside it (measured once, chosen on "
@@ -179,8 +182,11 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None, tar
     more = {"Expected best against search effort": (
         "Expected best validation accuracy of n trials drawn from each search, with a 95% bootstrap band over its "
         "trials (Dodge et al. 2019; the baseline control and stopped runs excluded).", at_effort(effort))}
-    page = render_html(title, for_page(table), images, "Best schedule per hypothesis", intro,
-                       more if not effort.empty else None)
+    if effort.empty:
+        del more["Expected best against search effort"]
+    for cost, fronts_table in front_tables.items():
+        more[f"Fronts against {cost}: hypervolume"] = (table_intro(cost, fronts_table), fronts_for_page(fronts_table))
+    page = render_html(title, for_page(table), images, "Best schedule per hypothesis", intro, more or None)
     return atomic_write_text(out / "report.html", page)
 
 

@@ -1,4 +1,7 @@
-"""Export a search's results to Parquet: `python -m tune_growth.results EXPERIMENT_DIR`.
+"""Export a search's results to Parquet and answer from them: `python -m tune_growth.results DIR`.
+
+`--fastest-to ACC` and `--best-within COST` answer the practitioner's questions from its trials
+(answers.py).
 
 Reads only what Ray Tune writes as JSON (each trial folder's result.json and the experiment state),
 so it works on a running or a finished experiment, as often as wanted, and writes atomically:
@@ -18,7 +21,9 @@ errored, running), rung and point (a budget-ladder search's rung, 0 first, and t
 the configuration's first run; null in other searches), final_val_acc, best_val_acc, final_val_loss (the
 selection metrics), final_test_acc, final_test_loss (the test split, evaluated once at the end of a
 trial that ran to the end; null for a stopped trial), budget_used, examples, compute, wall_seconds
-(training only), eval_seconds (evaluation, checkpoints, reports), time_total_s, max_lr, n_records, node_id, cpus, gpus
+(training only), eval_seconds (evaluation, checkpoints, reports), time_total_s, pareto (a frontier search's
+Pareto-optimal trials, results/frontier.py; null in other searches), frontier_cost (the cost a frontier
+search's front is drawn against, compute or seconds; null in other searches), max_lr, n_records, node_id, cpus, gpus
 and device (what Ray gave the trial and where it trained: GPUs fractional when trials share one), started_at and
 ended_at (unix seconds of the trial's start and last report), peak_rss_mb (the trial process's peak
 resident memory), pss_mb, uss_mb and anon_mb (its proportional, private and anonymous memory at the last report),
@@ -28,6 +33,8 @@ accuracy reached T; null when none did).
 
 metrics.parquet columns: schema_version, experiment, trial_id, hypothesis, then RECORD_COLUMNS (the
 trainer's record fields, records.py, plus budget_used, training_iteration, time_total_s).
+
+schedules/<trial_id>.json: each trial's schedule, as `tune-growth train --schedule` reads it.
 """
 
 from __future__ import annotations
@@ -36,10 +43,12 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from tune_growth.io import atomic_write
+from tune_growth.io import atomic_write, atomic_write_text
+from tune_growth.results.frontier import COST_WORDS, COSTS, front_trials, pareto_mask
 from tune_growth.results.schema import SCHEMA_VERSION, to_arrow
 from tune_growth.results.status import screened, trial_status
 from tune_growth.schedule.controls import is_control
@@ -91,14 +100,37 @@ def searcher_state(exp_dir: str | Path) -> dict:
         return {}
 
 
-def _search_budget(exp_dir: Path) -> float | None:
-    """The search's budget in epochs (search.json), against which a run is screened; None
-    where the folder has no search.json."""
-    path = exp_dir / "search.json"
+def search_record(exp_dir: str | Path) -> dict:
+    """The experiment's search.json (search/run.py: describe_search); {} where it has none."""
+    path = Path(exp_dir) / "search.json"
     try:
-        return float(json.loads(path.read_text())["budget_epochs"]) if path.is_file() else None
-    except (json.JSONDecodeError, KeyError, TypeError):
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except json.JSONDecodeError:
+        return {}
+
+
+def _screening_budget(search: dict) -> float | None:
+    """The budget in epochs against which a budget-ladder search's runs are screened; None for
+    other searches (a frontier search's runs differ in budget by design, and screen nothing) and
+    where the folder has no search.json."""
+    if search.get("stopping", "budgets") != "budgets" or search.get("objective") == "frontier":
         return None
+    try:
+        return float(search["budget_epochs"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _pareto(trials: pd.DataFrame, search: dict) -> list:
+    """The pareto column: a frontier search's optimal trials among those forming its front
+    (results/frontier.py); null for every trial of other searches."""
+    if search.get("objective") != "frontier" or not len(trials):
+        return [None] * len(trials)
+    counted = front_trials(trials).to_numpy()
+    cost = trials[COSTS[search["cost"]]].astype(float).to_numpy()
+    acc = trials["final_val_acc"].astype(float).to_numpy()
+    optimal = pareto_mask(np.where(counted, acc, np.nan), cost)
+    return list(optimal)
 
 
 def _read_records(trial_dir: Path) -> list[dict]:
@@ -176,7 +208,8 @@ def read_experiment(exp_dir: str | Path, targets=TARGETS) -> tuple[pd.DataFrame,
     # the searcher's history (search/history.py, saved as JSON): suggestion order, and a budget
     # ladder's rung and point per run
     order = {entry["trial_id"]: i for i, entry in enumerate(history)}
-    by_id, budget = {entry["trial_id"]: entry for entry in history}, _search_budget(exp_dir)
+    search = search_record(exp_dir)
+    by_id, budget = {entry["trial_id"]: entry for entry in history}, _screening_budget(search)
     trials, metrics = [], []
     for trial_dir in sorted(p for p in exp_dir.iterdir() if p.is_dir() and (p / "params.json").is_file()):
         config = json.loads((trial_dir / "params.json").read_text())
@@ -198,6 +231,9 @@ def read_experiment(exp_dir: str | Path, targets=TARGETS) -> tuple[pd.DataFrame,
         trials_df["is_control"] = [is_control(h, trial_number=n) for h, n in
                                    zip(trials_df["hypothesis"], trials_df["trial_number"])]
         trials_df = trials_df.drop(columns=["order", "started"])
+        at = trials_df.columns.get_loc("time_total_s") + 1
+        trials_df.insert(at, "pareto", _pareto(trials_df, search))
+        trials_df.insert(at + 1, "frontier_cost", search.get("cost") if search.get("objective") == "frontier" else None)
     return trials_df, pd.DataFrame(metrics, columns=["schema_version", "experiment", "trial_id", "hypothesis",
                                                      *RECORD_COLUMNS])
 
@@ -207,24 +243,67 @@ def write_table(path: Path, frame: pd.DataFrame, table: str) -> Path:
     return atomic_write(path, lambda tmp: pq.write_table(to_arrow(frame, table), tmp))
 
 
+def write_schedules(exp_dir: Path, trials: pd.DataFrame) -> None:
+    """EXP_DIR/schedules/<trial_id>.json for every trial that reported its schedule, each written
+    atomically (unchanged files are left as they are)."""
+    for trial_id, text in zip(trials.get("trial_id", []), trials.get("schedule_json", [])):
+        path = schedule_path(exp_dir, trial_id)
+        if isinstance(text, str) and not (path.is_file() and path.read_text() == text):
+            atomic_write_text(path, text)
+
+
+def schedule_path(exp_dir: str | Path, trial_id: str) -> Path:
+    """Where a trial's schedule JSON is written (write_schedules)."""
+    return Path(exp_dir) / "schedules" / f"{trial_id}.json"
+
+
 def export(exp_dir: str | Path, targets=TARGETS) -> tuple[Path, Path]:
     """Write EXP_DIR/trials.parquet and EXP_DIR/metrics.parquet atomically; return their paths."""
     exp_dir = Path(exp_dir)
     trials, metrics = read_experiment(exp_dir, targets)
+    write_schedules(exp_dir, trials)
     return (write_table(exp_dir / "trials.parquet", trials, "trials"),
             write_table(exp_dir / "metrics.parquet", metrics, "metrics"))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tune_growth.cli import OneLineParser, fail
+    from tune_growth.cli import OneLineParser, checked, fail
+    from tune_growth.results.answers import AnswerError, best_within, describe, fastest_to, parse_cost_limit
 
     parser = OneLineParser(prog="python -m tune_growth.results", description=__doc__.splitlines()[0])
     parser.add_argument("experiment", type=Path, help="an experiment folder (<storage>/<name>)")
+    parser.add_argument("--fastest-to", metavar="ACC",
+                        type=checked("--fastest-to", float, lambda v: 0 < v <= 1, "a validation accuracy in (0, 1]"),
+                        help="the cheapest trial that reached this validation accuracy (cost: the search's, else "
+                             "compute)")
+    parser.add_argument("--best-within", metavar="COST",
+                        type=checked("--best-within", parse_cost_limit, lambda v: True,
+                                     "a positive compute (examples x pixels, e.g. 2e9) or seconds (e.g. 1000s)"),
+                        help="the most accurate trial within this cost: compute (e.g. 2e9) or training seconds "
+                             "(e.g. 1000s)")
     args = parser.parse_args(argv)
     if not args.experiment.is_dir():
         return fail(f"experiment folder {str(args.experiment)!r} does not exist; expected <storage>/<name>")
-    trials_path, metrics_path = export(args.experiment)
-    print(f"wrote {trials_path} and {metrics_path}")
+    trials_path = args.experiment / "trials.parquet"
+    if any(args.experiment.glob("trial_*/params.json")):  # the trial folders are there: export them afresh
+        trials_path, metrics_path = export(args.experiment)
+        print(f"wrote {trials_path} and {metrics_path}")
+    elif not trials_path.is_file():
+        return fail(f"{str(args.experiment)!r} holds no trial folders and no trials.parquet; expected a search's "
+                    "experiment folder")
+    try:
+        trials = check_schema(pd.read_parquet(trials_path), trials_path)
+        write_schedules(args.experiment, trials)  # a published folder may hold the Parquet alone
+        if args.fastest_to is not None:
+            cost = search_record(args.experiment).get("cost") or "compute"
+            print(describe(args.experiment, fastest_to(trials, args.fastest_to, cost),
+                           f"fastest to val_acc {args.fastest_to:g} (by {cost})"))
+        if args.best_within is not None:
+            limit = args.best_within
+            print(describe(args.experiment, best_within(trials, limit),
+                           f"best within {limit.value:g} {COST_WORDS[limit.cost]}"))
+    except (AnswerError, SchemaError) as err:
+        return fail(str(err))
     return 0
 
 

@@ -41,6 +41,7 @@ TRIALS = {
     "final_test_acc": pa.float64(), "final_test_loss": pa.float64(), "budget_used": pa.float64(),
     "examples": RECORD_TYPES["examples"], "compute": RECORD_TYPES["compute"],
     "wall_seconds": pa.float64(), "eval_seconds": pa.float64(), "time_total_s": pa.float64(),
+    "pareto": pa.bool_(), "frontier_cost": pa.string(),
     "max_lr": pa.float64(), "n_records": pa.int64(), "node_id": pa.string(), "cpus": pa.float64(),
     "gpus": pa.float64(), "device": pa.string(), "started_at": pa.float64(), "ended_at": pa.float64(),
     "peak_rss_mb": pa.float64(), "pss_mb": pa.float64(), "uss_mb": pa.float64(), "anon_mb": pa.float64(),

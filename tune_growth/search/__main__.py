@@ -31,10 +31,18 @@ from tune_growth.data import DATASETS, DatasetError, DataSpec, load_dataset, par
 from tune_growth.models.groups import frozen_count, group_names
 from tune_growth.models.pretrained import IMAGENET, load_pretrained
 from tune_growth.models.registry import IMPORT_SEP, MODELS, build_model, check_model_name
+from tune_growth.results.frontier import COSTS
 from tune_growth.schedule.builders import build_schedule
 from tune_growth.schedule.core import BUDGET_UNITS, ScheduleError
 from tune_growth.search import spaces
-from tune_growth.search.run import DEFAULT_STOPPING, STOPPING, TENSORBOARD
+from tune_growth.search.run import (
+    DEFAULT_BUDGET_SPAN,
+    DEFAULT_STOPPING,
+    OBJECTIVES,
+    STOPPING,
+    TENSORBOARD,
+    check_objective,
+)
 from tune_growth.search.searcher import SAMPLERS
 from tune_growth.search.summary import summarize
 from tune_growth.train.device import PRECISIONS
@@ -67,6 +75,7 @@ def parser() -> OneLineParser:
     p.add_argument("--budget", type=positive("--budget", "a positive number of epochs"),
                    help="epochs of the full training set per trial (default: the space's; see --budget-unit)")
     add_budget_unit(p, BUDGET_UNITS)
+    add_objective(p)
     p.add_argument("--mlflow", nargs="?", const="", metavar="URI",
                    help="log every trial to MLflow too (default URI: sqlite:///STORAGE/mlflow.db; needs "
                         "pip install -e '.[mlflow]'); open it with mlflow ui --backend-store-uri URI")
@@ -102,13 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parse_gpus("--gpus-per-trial", args.gpus_per_trial, args.address)
         space = spaces.load(args.space)
-        if args.budget is not None:  # the space's bounds must hold at the budget it runs at, not its default
-            space = replace(space, budget_epochs=args.budget)
-            spaces.check(space)
+        space = at_budgets(space, args)
         dataset, model = args.dataset or space.dataset, args.model or space.model
         noise = f"_noise{args.label_noise:g}" if args.label_noise else ""
         unit = args.budget_unit or "epochs"
         per = "_compute" if unit == "compute" else ""  # a compute budget's search is named apart
+        per += f"_frontier_{args.cost}" if args.objective == "frontier" else ""
         name = args.name or f"{space.name}_{dataset}_{model.replace(IMPORT_SEP, '.')}{noise}{per}_s{args.seed}"
         storage = args.storage.expanduser().resolve()
         if (storage / name).exists() and not args.resume:
@@ -144,13 +152,43 @@ def main(argv: list[str] | None = None) -> int:
                          stopping="none" if args.no_asha else args.stopping, sampler=args.sampler,
                          reduction_factor=args.reduction_factor, rungs=args.rungs,
                          evals=args.evals, precision=args.precision, pretrained=pretrained,
-                         verbose=2 if args.verbose else 1, budget_unit=unit, mlflow=tracking)
+                         verbose=2 if args.verbose else 1, budget_unit=unit, mlflow=tracking,
+                         objective=args.objective, cost=args.cost, min_budget=args.min_budget)
     print(plan(opts), flush=True)
     print(f"watch it: optuna-dashboard {opts.journal} | tensorboard --logdir {opts.experiment_dir / TENSORBOARD}",
           flush=True)
     run_search(opts, data, data_spec)
     print(summarize(opts.experiment_dir, space.metric, space.mode), flush=True)
     return 0
+
+
+def add_objective(p: OneLineParser) -> None:
+    """--objective, --cost and --min-budget: a search at one budget, or the accuracy-cost front."""
+    p.add_argument("--objective", choices=OBJECTIVES, default="accuracy",
+                   help="accuracy (default): the most accurate schedule at --budget; frontier: the accuracy-cost "
+                        "front, the budget searched too (log-uniform from --min-budget to --budget)")
+    p.add_argument("--cost", choices=COSTS, default="compute",
+                   help="a frontier's cost: compute (examples x pixels, the same on every machine; default) or "
+                        "seconds (training time on the trial's device)")
+    p.add_argument("--min-budget", type=positive("--min-budget", "a positive budget below --budget"),
+                   help=f"a frontier's lowest budget (default: --budget / {DEFAULT_BUDGET_SPAN:g})")
+
+
+def at_budgets(space, args):
+    """The space at the budget it runs at, its bounds checked at every budget the search runs
+    (a frontier's lowest too: frozen phases are counted in epochs); the objective's flags checked."""
+    budget = args.budget or space.budget_epochs
+    low = (args.min_budget or budget / DEFAULT_BUDGET_SPAN) if args.objective == "frontier" else budget
+    if args.min_budget is not None and args.objective != "frontier":
+        raise ValueError(f"--min-budget {args.min_budget:g} needs --objective frontier (a search at one budget "
+                         "runs --budget only)")
+    check_objective(args.objective, args.cost, "none" if args.no_asha else args.stopping, (low, budget))
+    if args.budget is None and low == budget:
+        return space
+    spaces.check(replace(space, budget_epochs=low))
+    space = replace(space, budget_epochs=budget)
+    spaces.check(space)
+    return space
 
 
 def dry_run(space, data, model: str, width: float, unit: str, seed: int) -> None:
@@ -182,6 +220,10 @@ def plan(opts) -> str:
         stopping = "no early stopping"
     if opts.stopping == "budgets":
         runs = f"{opts.num_trials} runs (the baseline control first; a promotion is a run), up to"
+    elif opts.frontier:
+        low, high = opts.budget_range
+        runs = (f"{opts.num_trials} trials for the front of val accuracy against {opts.cost} (the baseline control "
+                f"first, at the top budget), {low:g} to")
     else:
         runs = f"{opts.num_trials} trials (the baseline control first),"
     return (f"{'Resuming' if opts.resume else 'Searching'} {sp.name} ({sp.hypothesis}) on {sp.dataset} "

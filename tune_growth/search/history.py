@@ -11,7 +11,7 @@ suggestion and for optuna.importance.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Callable
 
 import optuna
 from optuna.distributions import json_to_distribution
@@ -21,7 +21,8 @@ from optuna.distributions import json_to_distribution
 class HistoryEntry:
     """One suggested trial. `params` and `distributions` (Optuna's, as JSON) are the space's point
     (empty for the control); `config` is what the trial receives; `intermediate` maps fidelity
-    (budget used, thousandths) to the metric; `value` is set once the trial is COMPLETE."""
+    (budget used, thousandths) to the metric; `value` is set once the trial is COMPLETE, and in a
+    frontier search `cost` too, its second objective (results.frontier.COSTS)."""
 
     trial_id: str
     params: dict[str, Any]
@@ -31,6 +32,7 @@ class HistoryEntry:
     state: str = "RUNNING"
     value: float | None = None
     intermediate: dict[str, float] = field(default_factory=dict)
+    cost: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,13 +55,17 @@ class RungEntry(HistoryEntry):
     rung: int = 0
 
 
-def frozen_trial(entry: HistoryEntry) -> optuna.trial.FrozenTrial:
-    """One history entry as an Optuna FrozenTrial."""
+def frozen_trial(entry: HistoryEntry, frontier: bool = False,
+                 system_attrs: dict[str, Any] | None = None) -> optuna.trial.FrozenTrial:
+    """One history entry as an Optuna FrozenTrial; in a `frontier` study its values are
+    (metric, cost); `system_attrs` are a sampler's own bookkeeping."""
     state = optuna.trial.TrialState[entry.state]
+    done = state == optuna.trial.TrialState.COMPLETE
     return optuna.trial.create_trial(
-        state=state, value=entry.value if state == optuna.trial.TrialState.COMPLETE else None,
+        state=state, value=entry.value if done and not frontier else None,
+        values=[entry.value, entry.cost] if done and frontier else None,
         params=entry.params, distributions={k: json_to_distribution(v) for k, v in entry.distributions.items()},
-        intermediate_values={int(s): v for s, v in entry.intermediate.items()})
+        intermediate_values={int(s): v for s, v in entry.intermediate.items()}, system_attrs=system_attrs)
 
 
 def ladder_points(history: list[HistoryEntry], rungs: int | None = None) -> list[HistoryEntry]:
@@ -93,12 +99,21 @@ def _point(runs: list[RungEntry], rungs: int | None) -> RungEntry:
                    intermediate={str(r): v for r, v in done.items()}, rung=max(r.rung for r in runs))
 
 
+def directions(mode: str, frontier: bool = False) -> list[str]:
+    """Optuna's directions: the metric's, then, in a frontier search, the cost's (minimised)."""
+    return ["maximize" if mode == "max" else "minimize"] + (["minimize"] if frontier else [])
+
+
 def optuna_study(history: list[HistoryEntry], mode: str, sampler: optuna.samplers.BaseSampler | None = None,
-                 rungs: int | None = None) -> optuna.Study:
+                 rungs: int | None = None, frontier: bool = False,
+                 system_attrs: Callable[[int], dict[str, Any]] | None = None) -> optuna.Study:
     """The space's finished trials (controls left out) as an Optuna study, e.g. for
-    optuna.importance. `sampler` seeds what the study will suggest next, if anything."""
+    optuna.importance; a `frontier` study has two objectives (the metric, then the cost).
+    `sampler` seeds what the study will suggest next, if anything; `system_attrs(i)` is the
+    sampler's bookkeeping for the i-th point (in suggestion order), where it keeps some."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize" if mode == "max" else "minimize", sampler=sampler)
-    points = ladder_points(history, rungs)
-    study.add_trials([frozen_trial(e) for e in points if not e.control and e.state != "RUNNING"])
+    study = optuna.create_study(directions=directions(mode, frontier), sampler=sampler)
+    points = [e for e in ladder_points(history, rungs) if not e.control]
+    attrs = system_attrs or (lambda i: None)
+    study.add_trials([frozen_trial(e, frontier, attrs(i)) for i, e in enumerate(points) if e.state != "RUNNING"])
     return study

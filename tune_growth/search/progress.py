@@ -39,7 +39,7 @@ class LiveProgress(Callback):
     def __init__(self, num_trials: int, metric: str = "val_acc", rungs: tuple[float, ...] = (),
                  debounce: float = 1.0, out: IO[str] | None = None, budget_epochs: float | None = None) -> None:
         self.num_trials, self.metric, self.rungs, self.debounce = num_trials, metric, tuple(rungs), debounce
-        self.budget_epochs = budget_epochs  # the search's: a run at a smaller one is screened
+        self.budget_epochs = budget_epochs  # a budget ladder's top budget: a run at a smaller one is screened
         self.out = out
         self.started = time.monotonic()
         self.latest: dict[str, dict] = {}  # trial id -> its last record

@@ -16,6 +16,7 @@ from ray.tune.schedulers import FIFOScheduler
 from tune_growth.cache import DEFAULT_CACHE_DIR
 from tune_growth.data import DataSpec, ImageDataset
 from tune_growth.io import atomic_write_text
+from tune_growth.results.frontier import COSTS
 from tune_growth.schedule.core import BUDGET_UNITS
 from tune_growth.search.ladder import BudgetLadder
 from tune_growth.search.mlflow_log import MlflowTrials
@@ -35,6 +36,12 @@ STOPPING = {"asha": 2.0, "budgets": 3.0, "none": None}
 # found as good a schedule sooner, and chose better on test, than ASHA or budget rungs did.
 DEFAULT_STOPPING = "none"
 DEFAULT_CPUS_PER_TRIAL = 1.0
+# What a search optimises: the metric at one budget (accuracy), or the metric and the run's cost,
+# the budget searched too (frontier: searcher.py, results/frontier.py).
+OBJECTIVES = ("accuracy", "frontier")
+# A frontier search's budgets run log-uniform from budget / this to budget: 20 puts 1-20 epochs
+# under a 20-epoch space, the span the issue asks of practitioners' "how cheap can it be".
+DEFAULT_BUDGET_SPAN = 20.0
 JOURNAL = "optuna.journal"  # in the experiment folder: `optuna-dashboard <experiment>/optuna.journal`
 TENSORBOARD = "tensorboard"  # in the experiment folder: `tensorboard --logdir <experiment>/tensorboard`
 # When the cluster has GPUs ("auto"): four trials share a GPU. The trainer keeps the data on the
@@ -50,6 +57,23 @@ PROGRESS_COLUMNS = {"stage": "stage", "image_size": "px", "classes_seen": "cls",
 # Checkpoints are small and frequent (every stage end); Ray's warning about frequent experiment
 # snapshots is noise here.
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+
+def check_objective(objective: str, cost: str, stopping: str, budget_range: tuple[float, float]) -> None:
+    """A ValueError naming the bad value unless the objective, its cost, the early stopping and
+    (for a frontier search) the budget range fit together; the CLI calls it before Ray starts."""
+    if objective not in OBJECTIVES or cost not in COSTS:
+        raise ValueError(f"objective {objective!r} with cost {cost!r} is invalid; expected an objective in "
+                         f"{', '.join(OBJECTIVES)} and a cost in {', '.join(COSTS)}")
+    if objective != "frontier":
+        return
+    if stopping != "none":  # ASHA's rungs and budget rungs compare runs at one budget; a frontier's differ
+        raise ValueError(f"--stopping {stopping} cannot stop a frontier search early (its trials differ in "
+                         "budget); expected --stopping none")
+    low, high = budget_range
+    if not 0 < low < high:
+        raise ValueError(f"--min-budget {low:g} is invalid; expected a budget in (0, {high:g}), below --budget "
+                         "(the top of the range)")
 
 
 def trial_dirname(trial) -> str:
@@ -85,14 +109,28 @@ class SearchOptions:
     pretrained: str | None = None  # weights every trial starts from (a path every node can read)
     budget_unit: str = "epochs"  # what budget_epochs counts (schedule.core.BUDGET_UNITS)
     mlflow: str | None = None  # an MLflow tracking URI: every trial logged there too (mlflow_log.py)
+    objective: str = "accuracy"  # OBJECTIVES
+    cost: str = "compute"  # a frontier search's second objective (results.frontier.COSTS)
+    min_budget: float | None = None  # a frontier search's lowest budget (None: budget / DEFAULT_BUDGET_SPAN)
 
     def __post_init__(self) -> None:
         if self.stopping not in STOPPING:
             raise ValueError(f"stopping {self.stopping!r} is invalid; expected one of {', '.join(STOPPING)}")
+        check_objective(self.objective, self.cost, self.stopping, self.budget_range)
         if self.budget_unit not in BUDGET_UNITS:
             raise ValueError(f"budget unit {self.budget_unit!r} is invalid; expected one of {', '.join(BUDGET_UNITS)}")
         if self.reduction_factor is None:
             self.reduction_factor = STOPPING[self.stopping]
+
+    @property
+    def frontier(self) -> bool:
+        return self.objective == "frontier"
+
+    @property
+    def budget_range(self) -> tuple[float, float]:
+        """A frontier search's budgets, low to high, in budget epochs (its unit's)."""
+        low = self.budget_epochs / DEFAULT_BUDGET_SPAN if self.min_budget is None else self.min_budget
+        return low, self.budget_epochs
 
     @property
     def experiment_dir(self) -> Path:
@@ -125,6 +163,8 @@ def make_searcher(opts: SearchOptions) -> ScheduleSearcher:
     args = (space.fn, {**space.fixed, **budget}, space.metric, space.mode)
     kwargs = dict(seed=opts.seed, lag=2 * opts.concurrency, sampler=opts.sampler,
                   baseline=baseline_config(space, **budget), journal=str(opts.journal), study_name=opts.name)
+    if opts.frontier:  # the control runs at the top of the range; trials anywhere in it
+        kwargs.update(frontier=opts.cost, budget_range=opts.budget_range)
     if opts.stopping == "budgets":
         return BudgetLadder(*args, budget_epochs=opts.budget_epochs, eta=opts.reduction_factor, rungs=opts.rungs,
                             **kwargs)
@@ -160,7 +200,7 @@ def make_run_config(opts: SearchOptions) -> tune.RunConfig:
                                     max_report_frequency=15, max_progress_rows=12, sort_by_metric=True)
     elif opts.verbose == 1:
         callbacks.append(LiveProgress(opts.num_trials, opts.space.metric, opts.asha_rungs(),
-                                      budget_epochs=opts.budget_epochs))
+                                      budget_epochs=opts.budget_epochs if opts.stopping == "budgets" else None))
     return tune.RunConfig(name=opts.name, storage_path=str(opts.storage), progress_reporter=reporter,
                           verbose=1 if opts.verbose >= 2 else 0, callbacks=callbacks,
                           checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
@@ -206,7 +246,9 @@ def describe_search(opts: SearchOptions, data_spec: DataSpec | None, fingerprint
             "reduction_factor": opts.reduction_factor, "rungs": opts.rungs if opts.stopping == "budgets" else None,
             "phase_start": sp.phase_start,
             "settle": sp.settle, "concurrency": opts.concurrency, "pretrained": opts.pretrained,
-            "precision": opts.precision, "evals": opts.evals, "selection_split": "val"}
+            "precision": opts.precision, "evals": opts.evals, "selection_split": "val", "objective": opts.objective,
+            "cost": opts.cost if opts.frontier else None,
+            "budget_range": list(opts.budget_range) if opts.frontier else None}
 
 
 def run_search(opts: SearchOptions, data: ImageDataset, data_spec: DataSpec | None = None) -> tune.ResultGrid:

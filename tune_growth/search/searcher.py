@@ -19,6 +19,13 @@
   `optuna-dashboard <journal>` shows the search live, its timeline included. The baseline control
   goes to a study of its own beside the search's (CONTROL_STUDY), so the dashboard's best trial is
   always a point of the space. The journal is written, never read: it is a view, not the state.
+- A frontier search (`frontier`: a cost name of results.frontier.COSTS, and a `budget_range` in
+  budget epochs) searches the budget too, log-uniform over the range (the parameter
+  `budget_epochs`), and gives Optuna two objectives: the metric and the run's cost (minimised).
+  TPE samples the two-objective space (Optuna's MOTPE, Ozaki et al. 2020); NSGA-II
+  (`sampler="nsga2"`, population NSGA2_POPULATION) is there too; benchmarks/frontier.py's
+  `--samplers` measures which finds the larger hypervolume. The journal's studies then have both
+  directions and both metric names, so optuna-dashboard draws the Pareto front.
 """
 
 from __future__ import annotations
@@ -32,10 +39,19 @@ import optuna
 from optuna.distributions import distribution_to_json
 from ray.tune.search import Searcher
 
+from tune_growth.results.frontier import COSTS
 from tune_growth.schedule.controls import is_control
-from tune_growth.search.history import HistoryEntry, optuna_study
+from tune_growth.search.history import HistoryEntry, directions, optuna_study
 
-SAMPLERS = ("tpe", "random")
+SAMPLERS = ("tpe", "random", "nsga2")
+BUDGET_PARAM = "budget_epochs"  # what a frontier search suggests beside the space's parameters
+# NSGA-II keeps each trial's generation in its system attributes; the study rebuilt for each
+# suggestion carries them, the i-th point of the space in generation i // population (what a
+# sequential NSGA-II run assigns), or every suggestion would be generation 0: random sampling.
+# A population of 8, TPE's startup trials, so that NSGA-II evolves within a schedule search's
+# few dozen trials (Optuna's default, 50, would not leave its first generation).
+NSGA2_POPULATION = 8
+NSGA2_GENERATION = "NSGAIISampler:generation"
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # multivariate TPE
 STEP_SCALE = 1000  # intermediate values are keyed by budget used in thousandths
 CONTROL_STUDY = "{} (baseline control)"  # the journal study of a search's control, beside the search's own
@@ -46,10 +62,14 @@ class ScheduleSearcher(Searcher):
 
     def __init__(self, space: Callable[[optuna.Trial], dict | None], fixed: dict[str, Any], metric: str, mode: str,
                  seed: int = 0, lag: int = 4, baseline: dict[str, Any] | None = None, sampler: str = "tpe",
-                 fidelity: str = "budget_used", journal: str | None = None, study_name: str = "search") -> None:
+                 fidelity: str = "budget_used", journal: str | None = None, study_name: str = "search",
+                 frontier: str | None = None, budget_range: tuple[float, float] | None = None) -> None:
         super().__init__(metric=metric, mode=mode)
         if sampler not in SAMPLERS:
             raise ValueError(f"sampler {sampler!r} is unknown; expected one of {', '.join(SAMPLERS)}")
+        if frontier is not None and (frontier not in COSTS or budget_range is None):
+            raise ValueError(f"frontier cost {frontier!r} needs a budget range and one of {', '.join(COSTS)}")
+        self.frontier, self.budget_range = frontier, None if budget_range is None else tuple(budget_range)
         self.space, self.fixed, self.seed, self.lag = space, dict(fixed), seed, lag
         self.baseline, self.sampler, self.fidelity = baseline, sampler, fidelity
         self.history: list[HistoryEntry] = []  # one entry per suggested trial, in order
@@ -63,6 +83,8 @@ class ScheduleSearcher(Searcher):
         seed = self.seed * 100_003 + k  # a fresh, distinct seed per trial number
         if self.sampler == "random":
             return optuna.samplers.RandomSampler(seed=seed)
+        if self.sampler == "nsga2":
+            return optuna.samplers.NSGAIISampler(seed=seed, population_size=NSGA2_POPULATION)
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=8, multivariate=True)
 
     def suggest(self, trial_id: str) -> dict | None:
@@ -72,7 +94,11 @@ class ScheduleSearcher(Searcher):
         window = self.history[: max(0, k - self.lag)]
         if any(e.state == "RUNNING" for e in window):
             return None  # wait for the lagged history to finish: keeps the sequence reproducible
-        trial = optuna_study(window, self.mode, self._sampler(k)).ask()
+        generations = (lambda i: {NSGA2_GENERATION: i // NSGA2_POPULATION}) if self.sampler == "nsga2" else None
+        trial = optuna_study(window, self.mode, self._sampler(k), frontier=self.frontier is not None,
+                             system_attrs=generations).ask()
+        if self.frontier is not None:  # the budget first: a space's parameters never depend on it
+            trial.suggest_float(BUDGET_PARAM, *self.budget_range, log=True)
         extra = self.space(trial) or {}
         params = dict(trial.params)
         dists = {name: distribution_to_json(d) for name, d in trial.distributions.items()}
@@ -100,6 +126,8 @@ class ScheduleSearcher(Searcher):
             entry.state = "FAIL"
         elif result.get("finished"):
             entry.state, entry.value = "COMPLETE", float(result[self.metric])
+            if self.frontier is not None:
+                entry.cost = float(result[COSTS[self.frontier]])
         else:
             entry.state = "PRUNED"  # stopped by the scheduler before its schedule finished
         self._publish(entry, result or {})
@@ -116,15 +144,19 @@ class ScheduleSearcher(Searcher):
             storage = JournalStorage(JournalFileBackend(str(self.journal)))
             name = CONTROL_STUDY.format(self.study_name) if control else self.study_name
             study = optuna.create_study(storage=storage, study_name=name, load_if_exists=True,
-                                        direction="maximize" if self.mode == "max" else "minimize")
+                                        directions=directions(self.mode, self.frontier is not None))
             if study.metric_names is None:
                 with warnings.catch_warnings():  # experimental since Optuna 3.2, and what the dashboard reads
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                    study.set_metric_names([self.metric])  # "val_acc", not "Objective 0"
+                    study.set_metric_names(self.metric_names())  # "val_acc", not "Objective 0"
             self._journal_studies[control] = study
             # a resumed search may report a trial again that finished after Tune's last snapshot
             self._published |= {t.user_attrs.get("trial_id") for t in study.trials}
         return self._journal_studies[control]
+
+    def metric_names(self) -> list[str]:
+        """The objectives' names: the metric, then a frontier search's cost column."""
+        return [self.metric] + ([COSTS[self.frontier]] if self.frontier is not None else [])
 
     def journal_state(self, entry: HistoryEntry, result: dict) -> tuple[str, float | None, dict[int, float]]:
         """The state, value and intermediate values a finished entry shows in the dashboard: its
@@ -152,8 +184,10 @@ class ScheduleSearcher(Searcher):
 
         state, value, intermediate = self.journal_state(entry, result)
         attrs = self.journal_attrs(entry, result)
+        done, frontier = state == "COMPLETE", self.frontier is not None
         trial = optuna.trial.create_trial(
-            state=optuna.trial.TrialState[state], value=value if state == "COMPLETE" else None,
+            state=optuna.trial.TrialState[state], value=value if done and not frontier else None,
+            values=[value, entry.cost] if done and frontier else None,
             params=entry.params, distributions={k: json_to_distribution(v) for k, v in entry.distributions.items()},
             intermediate_values=intermediate, user_attrs={k: v for k, v in attrs.items() if v is not None})
         if result.get("started_at") is not None and result.get("reported_at") is not None:  # the dashboard's timeline
@@ -172,7 +206,7 @@ class ScheduleSearcher(Searcher):
 
     def optuna_study(self) -> optuna.Study:
         """The space's finished trials as an Optuna study (for optuna.importance and plots)."""
-        return optuna_study(self.history, self.mode)
+        return optuna_study(self.history, self.mode, frontier=self.frontier is not None)
 
     # --- state --------------------------------------------------------------------------
     def set_max_concurrency(self, max_concurrent: int) -> bool:
@@ -180,13 +214,16 @@ class ScheduleSearcher(Searcher):
 
     def get_state(self) -> dict:
         return {"history": [e.to_dict() for e in self.history], "seed": self.seed, "lag": self.lag, "sampler": self.sampler,
-                "fixed": self.fixed, "baseline": self.baseline, "metric": self.metric, "mode": self.mode}
+                "fixed": self.fixed, "baseline": self.baseline, "metric": self.metric, "mode": self.mode,
+                "frontier": self.frontier, "budget_range": self.budget_range}
 
     def set_state(self, state: dict) -> None:
         self.history = [HistoryEntry.from_dict(e) for e in state["history"]]
         self.by_trial = {e.trial_id: i for i, e in enumerate(self.history)}
         self.seed, self.lag, self.sampler = state["seed"], state["lag"], state["sampler"]
         self.fixed, self.baseline = state["fixed"], state["baseline"]
+        self.frontier = state.get("frontier")  # states saved before frontier searches have neither
+        self.budget_range = None if state.get("budget_range") is None else tuple(state["budget_range"])
 
     def save(self, checkpoint_path: str) -> None:
         with open(checkpoint_path, "w") as f:

@@ -43,6 +43,10 @@ def searched(results: Path, top: int = 1, per_budget: bool = False) -> Found:
     trials, _, _ = load(results)
     if trials.empty:
         raise ValueError(f"--results {str(results)!r} holds no experiment with trials; expected a search's folder")
+    if per_budget and "frontier_cost" in trials and trials["frontier_cost"].notna().any():
+        frontier = sorted(trials.loc[trials["frontier_cost"].notna(), "experiment"].unique())
+        raise ValueError(f"--per-budget: {', '.join(frontier)} searched the budget (--objective frontier), so each "
+                         "trial has a budget of its own; expected searches at fixed budgets, or no --per-budget")
     done = trials[(trials["status"] == "completed") & trials["schedule_json"].notna()].copy()
     done["budget"] = [Schedule.from_json(j).budget_epochs if per_budget else np.nan for j in done["schedule_json"]]
     ranked = done.sort_values("final_val_acc", ascending=False, kind="stable")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from tune_growth.analysis.expected_best import effort_markdown, expected_best_figure, expected_best_table
+from tune_growth.analysis.fronts import POINT_COLUMNS, front_figures, frontier_searches, fronts_markdown
 from tune_growth.analysis.report import save_figures
 from tune_growth.data import ImageDataset
 from tune_growth.io import atomic_write_parquet, atomic_write_text
@@ -30,6 +32,40 @@ from tune_growth.study.stats import seed_warning
 from tune_growth.study.verdicts import Measure
 
 
+@dataclass(frozen=True)
+class Searched:
+    """What the study shows of the searches its schedules came from: the expected best against
+    search effort (expected_best_table), and the frontier searches' trials (POINT_COLUMNS) with
+    the dataset's chance accuracy, for their fronts. Saved beside the study (expected_best.parquet,
+    front_points.parquet, study.json's chance) so a reanalysis redraws them."""
+
+    effort: pd.DataFrame | None = None
+    points: pd.DataFrame | None = None
+    chance: float = 0.0
+
+    @staticmethod
+    def of(trials: pd.DataFrame | None, num_classes: int) -> Searched:
+        if trials is None:
+            return Searched()
+        points = trials[POINT_COLUMNS] if frontier_searches(trials) else None
+        return Searched(expected_best_table(trials), points, 1.0 / num_classes)
+
+    @staticmethod
+    def saved(out: Path, chance: float) -> Searched:
+        read = lambda name: pd.read_parquet(out / name) if (out / name).is_file() else None  # noqa: E731
+        return Searched(read("expected_best.parquet"), read("front_points.parquet"), chance)
+
+    def save(self, out: Path) -> None:
+        if self.effort is not None:
+            atomic_write_parquet(out / "expected_best.parquet", self.effort)
+        if self.points is not None:
+            atomic_write_parquet(out / "front_points.parquet", self.points)
+
+    def fronts(self) -> tuple[dict, dict[str, pd.DataFrame]]:
+        """front_figures of the frontier searches, if any."""
+        return front_figures(self.points, self.chance) if self.points is not None else ({}, {})
+
+
 def write_study(entries: dict[tuple[str, float], Schedule], data: ImageDataset, config: StudyConfig,
                 warning: str | None) -> str:
     """Run every schedule at every budget over the seeds; write the outputs; return the Markdown verdicts."""
@@ -38,11 +74,11 @@ def write_study(entries: dict[tuple[str, float], Schedule], data: ImageDataset, 
         from tune_growth.search.mlflow_log import log_study_runs
 
         log_study_runs(config.mlflow, f"study {config.out.resolve().name}", runs)
-    searched = load(config.results)[0] if config.results is not None else None
-    effort = expected_best_table(searched) if searched is not None else None
+    trials = load(config.results)[0] if config.results is not None else None
     # tuned: the baseline came from a search of the baseline space (not only the searches' trial-0 controls)
-    tuned = searched is not None and bool(((searched["hypothesis"] == "baseline") & ~searched["is_control"]).any())
-    return write_outputs(runs, list(config.targets) or None, config.out, config.title, effort, warning, tuned)
+    tuned = trials is not None and bool(((trials["hypothesis"] == "baseline") & ~trials["is_control"]).any())
+    return write_outputs(runs, list(config.targets) or None, config.out, config.title,
+                         Searched.of(trials, data.num_classes), warning, tuned)
 
 
 def reanalyse(out: Path) -> str:
@@ -50,18 +86,18 @@ def reanalyse(out: Path) -> str:
     runs = pd.read_parquet(out / "runs.parquet")
     if "budget" not in runs:  # a study from before the budget sweep: one budget, its schedules'
         runs["budget"] = [Schedule.from_json(j).budget_epochs for j in runs["schedule_json"]]
-    effort = pd.read_parquet(out / "expected_best.parquet") if (out / "expected_best.parquet").is_file() else None
     saved = json.loads((out / "study.json").read_text()) if (out / "study.json").is_file() else {}
+    searched = Searched.saved(out, saved.get("chance", 0.0))
     seeds = int(runs.groupby(["label", "budget"])["seed"].nunique().min())
     warning = seed_warning(seeds, refuse=False)
-    return write_outputs(runs, saved.get("targets"), out, saved.get("title", f"{seeds} seeds (reanalysed)"), effort,
+    return write_outputs(runs, saved.get("targets"), out, saved.get("title", f"{seeds} seeds (reanalysed)"), searched,
                          warning, saved.get("tuned_baseline", True))
 
 
 def study_markdown(effects: pd.DataFrame, runs: pd.DataFrame, title: str, effort: pd.DataFrame | None,
-                   warning: str | None, tuned: bool = True) -> str:
+                   warning: str | None, tuned: bool = True, fronts: dict[str, pd.DataFrame] | None = None) -> str:
     """study.md: the verdict sentences, effect against budget, expected best against search
-    effort, each budget's table and every verdict."""
+    effort, the frontier searches' hypervolumes, each budget's table and every verdict."""
     budgets = sorted(runs["budget"].unique())
     parts = [f"# Study: {title}\n"]
     if warning:
@@ -82,6 +118,9 @@ def study_markdown(effects: pd.DataFrame, runs: pd.DataFrame, title: str, effort
         parts.append("## Expected best against search effort\n\nExpected best validation accuracy (%) of n trials drawn "
                      "from each search, 95% bootstrap band over its trials (Dodge et al. 2019). Plot: "
                      "expected_best.png.\n\n" + effort_markdown(effort))
+    if fronts:
+        parts.append("## Fronts of the frontier searches\n\nPlots: fronts_<cost>.png, expected_hypervolume_<cost>.png."
+                     "\n\n" + fronts_markdown(fronts))
     for b in budgets:
         targets = effects.loc[effects["budget"] == b, "target"].dropna().unique()
         parts.append(f"## At {b:g} epochs\n\nTargets: {', '.join(f'{t:.2%}' for t in sorted(targets))}.\n\n"
@@ -91,18 +130,19 @@ def study_markdown(effects: pd.DataFrame, runs: pd.DataFrame, title: str, effort
 
 
 def write_outputs(runs: pd.DataFrame, targets: list[float] | None, out: Path, title: str,
-                  effort: pd.DataFrame | None, warning: str | None, tuned: bool = True) -> str:
+                  searched: Searched, warning: str | None, tuned: bool = True) -> str:
     """Effects, tables, plots and pages of `runs`; `tuned`: whether a search tuned the baseline
     (what the pages call it), kept in study.json for a reanalysis."""
-    effects = effects_table(runs, targets)
+    effects, effort = effects_table(runs, targets), searched.effort
     out.mkdir(parents=True, exist_ok=True)
-    saved = {"title": title, "targets": targets, **({} if tuned else {"tuned_baseline": False})}
+    saved = {"title": title, "targets": targets, "chance": searched.chance,
+             **({} if tuned else {"tuned_baseline": False})}
     atomic_write_text(out / "study.json", json.dumps(saved) + "\n")
     atomic_write_parquet(out / "runs.parquet", runs)
     atomic_write_parquet(out / "effects.parquet", effects)
-    if effort is not None:
-        atomic_write_parquet(out / "expected_best.parquet", effort)
-    atomic_write_text(out / "study.md", study_markdown(effects, runs, title, effort, warning, tuned))
+    searched.save(out)
+    front_figs, front_tables = searched.fronts()
+    atomic_write_text(out / "study.md", study_markdown(effects, runs, title, effort, warning, tuned, front_tables))
     top = max(runs["budget"])
     at_top, eff_top = runs[runs["budget"] == top], effects[effects["budget"] == top]
     figs = {"study_accuracy": (accuracy_figure(at_top), f"Final accuracy per schedule at {top:g} epochs."),
@@ -117,9 +157,9 @@ def write_outputs(runs: pd.DataFrame, targets: list[float] | None, out: Path, ti
     if effort is not None and not effort.empty:
         figs["expected_best"] = (expected_best_figure(effort), "Expected best validation accuracy against search "
                                                                "effort, per search.")
-    images = save_figures(figs, out)
+    images = save_figures({**figs, **front_figs}, out)
     sentences = verdict_sentences(effects, tuned)
-    atomic_write_text(out / "study.html", study_page(title, effects, sentences, images, warning))
+    atomic_write_text(out / "study.html", study_page(title, effects, sentences, images, warning, front_tables))
     text = "\n".join(f"- {s}" for s in sentences)
     return (f"{warning + chr(10) if warning else ''}{text}\n\n"
             f"final accuracy against the {reference_name('baseline', tuned)} (points):\n{budget_markdown(effects, runs)}\n"

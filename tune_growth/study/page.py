@@ -1,6 +1,6 @@
 """study.html, answer first: the primary comparisons (each hypothesis against its references,
 Holm-corrected, with its decision) and the minimum detectable effect, the verdict sentences, the
-effect-against-budget plot, the other plots, and last, folded, every effect with rounded figures."""
+effect-against-budget plot, the frontier searches' hypervolumes, the other plots, and last, folded, every effect with rounded figures."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import html
 
 import pandas as pd
 
+from tune_growth.analysis.fronts import for_page, table_intro
 from tune_growth.analysis.report import figures_html, html_table, page_html
 from tune_growth.study.families import detectable_effects
 
@@ -34,8 +35,9 @@ def _rounded(effects: pd.DataFrame) -> pd.DataFrame:
 
 
 def study_page(title: str, effects: pd.DataFrame, sentences: list[str], images: dict[str, tuple[bytes, str]],
-               warning: str | None) -> str:
-    """The page (see the module docstring); `images` name -> (PNG, caption), study_budget first."""
+               warning: str | None, fronts: dict[str, pd.DataFrame] | None = None) -> str:
+    """The page (see the module docstring); `images` name -> (PNG, caption), study_budget first;
+    `fronts` the frontier searches' hypervolume tables per cost (analysis/fronts.py)."""
     parts = [f"<p><strong>{html.escape(warning)}</strong></p>" if warning else ""]
     primary = _primary(effects)
     parts.append("<h2>The answer: primary comparisons</h2><p>Each hypothesis against the baseline and its "
@@ -51,6 +53,9 @@ def study_page(title: str, effects: pd.DataFrame, sentences: list[str], images: 
                  + "".join(f"<li>{html.escape(s)}</li>" for s in sentences) + "</ul>")
     first = {k: images[k] for k in ("study_budget",) if k in images}
     parts.append("<h2>Effect against budget</h2>" + figures_html(first))
+    for cost, table in (fronts or {}).items():
+        parts.append(f"<h2>Fronts against {html.escape(cost)}</h2><p>{html.escape(table_intro(cost, table))}</p>"
+                     + html_table(for_page(table)))
     parts.append("<h2>Plots</h2>" + figures_html({k: v for k, v in images.items() if k not in first}))
     parts.append(f"<details><summary>Every effect ({len(effects)} rows, with 95% intervals)</summary>"
                  f"{html_table(_rounded(effects))}</details>")
