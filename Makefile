@@ -23,7 +23,7 @@ run: $(STAMP)
 	$(VENV)/bin/tune-growth search h1
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 quick: $(STAMP)
 	$(PY) -m pytest -m "not slow"

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
                 "driver_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
     # one Ray for both searches (its start and stop are 6 s): each trial's memory is its own process's
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     small, large = search(max(200, args.examples // 25)), search(args.examples)
     ray.shutdown()
     growth = large["trial_anon_mb_max"] - small["trial_anon_mb_max"]

@@ -137,7 +137,7 @@ def run_searches(args: argparse.Namespace, space, data, methods: list[str], coun
         out = args.out or Path(tmp) / "searches.jsonl"
         out.parent.mkdir(parents=True, exist_ok=True)
         done = load_runs(out, args.resume)
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
         for seed in range(args.seeds):
             for method in methods:
                 key = f"{args.dataset}/{space.name}/{args.budget:g}/{counts[method]}/{args.evals}/{method}/{seed}"

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
 
     space = spaces.load(args.space)
     data = load_dataset(space.dataset)
-    ray.init(num_cpus=args.slots, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=args.slots, include_dashboard=False, log_to_driver=False)
     with tempfile.TemporaryDirectory() as tmp:
         opts = SearchOptions(space, args.trials, args.budget or space.budget_epochs, args.slots, 1.0, 0.0,
                              Path(tmp), "utilization", stopping="none" if args.no_asha else args.stopping, verbose=0,

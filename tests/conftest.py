@@ -4,6 +4,7 @@ folder is on sys.path), the rest are fixtures."""
 
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -16,6 +17,13 @@ import pytest
 # tests/ holds helpers (dataset_files, scripts) imported by the test modules
 sys.path.insert(0, str(Path(__file__).parent))
 
+# `make test` runs two pytest workers (pytest-xdist) on a 2-core machine: each keeps torch (and the
+# processes it starts) to one OpenMP thread, so two workers never oversubscribe the cores with
+# spinning thread pools (two torch jobs at 2 threads each on 2 cores run 30-100x slower); set
+# before any test module imports torch
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 TIMINGS = ("wall_seconds", "eval_seconds")  # a record's clock readings: the only fields two runs may differ in
 
 
@@ -24,7 +32,7 @@ def ray_session():
     """One local CPU-only Ray for the whole test session."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
 

@@ -217,7 +217,8 @@ def init_ray(address: str | None, num_cpus: int | None = None) -> None:
     if address:
         ray.init(address=address, **kwargs)
     else:
-        ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
+        # "local": a Ray of its own, never another program's that happens to run on this machine
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), **kwargs)
 
 
 def default_resources(cpus_per_trial: float | None, gpus_per_trial: float | str | None) -> tuple[float, float, int]:

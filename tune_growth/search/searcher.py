@@ -201,7 +201,8 @@ class ScheduleSearcher(Searcher):
     def __setstate__(self, state: dict) -> None:
         """Unpickled (a resumed search): the journal's studies reopen on first use. A searcher pickled
         before the control had a study of its own carried one `_journal_study`; it is dropped."""
-        state = {k: v for k, v in state.items() if k != "_journal_study"}
+        state = {"frontier": None, "budget_range": None,  # pickled before frontier searches
+                 **{k: v for k, v in state.items() if k != "_journal_study"}}
         self.__dict__.update({**state, "_journal_studies": {}, "_published": set()})
 
     def optuna_study(self) -> optuna.Study:
