@@ -116,12 +116,12 @@ def against_verdict(name: str, fronts: pd.DataFrame, dest: Path) -> list[dict]:
     rows = []
     for space, group in fronts.groupby("space_name", sort=False):
         control = group[group["is_control"]].iloc[0]  # the baseline at the top budget
+        singles = {b: trials_of(kept / f"{space}_b{b:g}") for b in verdict["budgets"]
+                   if finished(kept / f"{space}_b{b:g}", verdict["trials"])}  # each read once
         for budget in verdict["budgets"]:
-            single = kept / f"{space}_b{budget:g}"
-            if not finished(single, verdict["trials"]):
+            if budget not in singles:
                 continue
-            one = trials_of(single)
-            one = one[one["status"] == "completed"]
+            one = singles[budget][singles[budget]["status"] == "completed"]
             best = one.loc[one["final_val_acc"].idxmax()]
             limit = float(control["compute"]) * budget / budget_range(name)[1] * 1.0001  # rounding of steps
             try:
@@ -133,9 +133,7 @@ def against_verdict(name: str, fronts: pd.DataFrame, dest: Path) -> list[dict]:
                          "single_val": best["final_val_acc"], "single_test": best["final_test_acc"],
                          "single_compute": best["compute"], "test_difference": pick["final_test_acc"] - best["final_test_acc"],
                          "frontier_search_compute": float(group["compute"].sum()),
-                         "single_searches_compute": float(sum(trials_of(kept / f"{space}_b{b:g}")["compute"].sum()
-                                                              for b in verdict["budgets"]
-                                                              if finished(kept / f"{space}_b{b:g}", verdict["trials"])))})
+                         "single_searches_compute": float(sum(t["compute"].sum() for t in singles.values()))})
     return rows
 
 

@@ -20,16 +20,14 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```(bash|sh|shell|console)([^\n]*)\n(.*?)^```", flags=re.M | re.S)
 # every documented command at a tiny size: these flags come after the page's own, and argparse keeps
 # the last value of an option, so a page's `--budget 30 --trials 64` runs as 0.05 epochs and 2 trials;
-# fine-tuning's frozen phases are counted in epochs, so they shrink with the budget, and so does
-# the bottom of a frontier search's budget range
+# fine-tuning's frozen phases are counted in epochs, so they shrink with the budget
 TINY = """set -euo pipefail
 tune-growth() {
   local ft=()
   [[ " $* " == *" --hypothesis finetune "* ]] && ft=(--set ft_head_epochs=0.01 --set ft_aug_epochs=0.01)
-  [[ " $* " == *" --objective frontier "* ]] && ft=(--min-budget 0.02)
   case "$1" in
     train) command tune-growth "$@" --budget 0.05 --evals 2 --quiet "${ft[@]}" ;;
-    search) command tune-growth "$@" --trials 2 --budget 0.05 --evals 2 "${ft[@]}" ;;
+    search) command tune-growth "$@" --trials 2 --budget 0.05 --evals 2 ;;
     study) command tune-growth "$@" --seeds 3 --budgets 0.05 --evals 2 ;;
     *) command tune-growth "$@" ;;
   esac

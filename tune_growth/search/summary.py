@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tune_growth.results.export import export, read_experiment, search_record
+import pandas as pd
+
+from tune_growth.results.export import export, search_record
 from tune_growth.results.frontier import COST_WORDS, COSTS
 
 
@@ -12,7 +14,7 @@ def summarize(exp_dir: Path, metric: str, mode: str) -> str:
     """Export trials.parquet / metrics.parquet and describe the best completed schedule: chosen by
     `metric` on the validation split, its test figure beside it (the test split chooses nothing)."""
     trials_path, metrics_path = export(exp_dir)
-    trials, _ = read_experiment(exp_dir)
+    trials = pd.read_parquet(trials_path)  # what the export just wrote: the trial folders are read once
     column = f"final_{metric}"
     done = trials[(trials["status"] == "completed") & ~trials["is_control"]]
     lines = [f"{len(trials)} trials: " + ", ".join(f"{n} {s}" for s, n in trials["status"].value_counts().items())]
