@@ -14,6 +14,8 @@ the test split, with the declared primary comparisons Holm-corrected.
 A search whose experiment folder exists without its trials.parquet is continued with `--resume`;
 a finished one is skipped; the study always runs with `--resume`, so its finished runs (and
 re-choosing runs) are kept. Killed at any point, the same command continues where it stopped.
+The study's run logs are kept in --publish/DATASET/study_logs/ whenever the study step ends
+(finished or interrupted) and merged back on a fresh checkout, so a study spans sessions too.
 Writes under --out (default results/verdict): DATASET/searches/SPACE_bBUDGET/ and DATASET/study/,
 and DATASET/timing.json with each step's wall seconds; prints one JSON line of minutes per step.
 Each finished search's tables are copied at once to --publish/DATASET/searches/ (commit them as
@@ -34,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import CIFAR, TINY, context, emit, require_cifar, require_tiny
-from tune_growth.io import atomic_write_text
+from tune_growth.io import atomic_write_text, read_jsonl_by_key
+from tune_growth.study import RUNS_LOG, SELECTION_LOG
 from tune_growth.train.device import cpu_has_bf16
 
 SPACES = ("baseline", "h1", "h2", "h3", "combined", "random_growing", "anti_h2")
@@ -157,13 +160,38 @@ def searches(proto: dict, root: Path, timing: dict, dest: Path | None) -> None:
                 copy_search(exp, kept / name)
 
 
+# the study's logs of finished runs (study/run.py, study/choose.py), kept beside the published study
+# after every study step, finished or interrupted, and merged back by key on a fresh checkout: a
+# ResNet-9 study takes hours on two cores, more than one session, and its --resume reads these
+STUDY_LOGS = (RUNS_LOG, SELECTION_LOG)
+
+
+def merge_jsonl(src: Path, dst: Path) -> None:
+    """Add to the log DST the lines of the log SRC whose key DST lacks (a run's key hashes what its
+    numbers depend on, so a key in both is the same run); a line cut short by a kill is dropped."""
+    have, new = read_jsonl_by_key(dst), read_jsonl_by_key(src)
+    if set(new) - set(have):
+        merged = {**have, **{k: row for k, row in new.items() if k not in have}}
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(dst, "".join(json.dumps(row) + "\n" for row in merged.values()))
+
+
 def study(proto: dict, root: Path, timing: dict, seeds: int | None, dest: Path | None) -> None:
+    """The study of the searches under ROOT, resumed from its logs here and under DEST/study_logs
+    (another machine's), its logs kept there again when it ends, however it ends."""
     seeds = seeds or proto["seeds"]
     flags = ["--per-budget", "--reselect", str(proto.get("reselect", RESELECT)), "--reselect-seeds", "3", *COMPUTE]
     cmd = [sys.executable, "-m", "tune_growth", "study", "--results", str(root / "searches"), "--seeds", str(seeds),
            "--budgets", *map(str, proto["budgets"]), "--evals", str(proto["study_evals"]),
            "--out", str(root / "study"), "--resume", *flags]
-    run("study", cmd, root, timing, dest)
+    kept = None if dest is None else dest / "study_logs"
+    for name in STUDY_LOGS if kept is not None else ():
+        merge_jsonl(kept / name, root / "study" / name)
+    try:
+        run("study", cmd, root, timing, dest)
+    finally:
+        for name in STUDY_LOGS if kept is not None else ():
+            merge_jsonl(root / "study" / name, kept / name)
 
 
 PUBLISHED = ("study.md", "study_budget.png", "expected_best.png", "effects.parquet", "runs.parquet",

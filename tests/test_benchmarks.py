@@ -192,3 +192,32 @@ def test_the_verdict_keeps_each_finished_search_and_takes_it_back_on_a_fresh_che
     finished_search(dest / "searches" / "h1_b5", 2)
     verdict.searches({**proto, "budgets": [5], "spaces": ("h1",)}, here, {}, dest)
     assert started == ["search h1_b5"] and verdict.finished(dest / "searches" / "h1_b5", 3)
+
+
+def test_the_verdict_keeps_the_study_logs_and_merges_them_back_by_key(tmp_path, monkeypatch):
+    """An interrupted study's finished runs survive a fresh checkout: kept under study_logs when the
+    step ends (also by Ctrl-C), merged back by key before the next study step."""
+    import json
+
+    from benchmarks import verdict
+
+    here, dest = tmp_path / "machine_b", tmp_path / "published"
+    line = lambda key: json.dumps({"key": key, "records": []}) + "\n"  # noqa: E731
+    (dest / "study_logs").mkdir(parents=True)
+    (dest / "study_logs" / verdict.RUNS_LOG).write_text(line("a") + line("b") + '{"key": "c", "rec')  # c cut short
+    (here / "study").mkdir(parents=True)
+    (here / "study" / verdict.RUNS_LOG).write_text(line("b") + line("d"))
+    seen = {}
+
+    def study(step, cmd, root, timing, dest):
+        seen["runs"] = set(verdict.read_jsonl_by_key(root / "study" / verdict.RUNS_LOG))
+        (root / "study" / verdict.SELECTION_LOG).write_text(line("s"))
+        raise KeyboardInterrupt  # the step stopped by Ctrl-C: its logs are kept all the same
+
+    monkeypatch.setattr(verdict, "run", study)
+    with pytest.raises(KeyboardInterrupt):
+        verdict.study({"seeds": 2, "budgets": [2], "study_evals": 3}, here, {}, None, dest)
+    assert seen["runs"] == {"a", "b", "d"}
+    kept = (dest / "study_logs" / verdict.RUNS_LOG).read_text().splitlines()
+    assert [json.loads(k)["key"] for k in kept] == ["a", "b", "d"]  # each run once, the cut line dropped
+    assert set(verdict.read_jsonl_by_key(dest / "study_logs" / verdict.SELECTION_LOG)) == {"s"}

@@ -6,3 +6,4 @@ Parquet, Markdown, plots and a page (outputs.py); `python -m tune_growth.study`.
 import everything before it in the flow."""
 
 RUNS_LOG = "runs.jsonl"  # a study's finished runs, one JSON line each: what --resume reads
+SELECTION_LOG = "selection.jsonl"  # the same for --reselect's re-runs of each search's candidates

@@ -25,9 +25,9 @@ from tune_growth.io import atomic_write_parquet
 from tune_growth.schedule.controls import is_control
 from tune_growth.schedule.core import Schedule
 from tune_growth.search.trial import dataset_payload
+from tune_growth.study import SELECTION_LOG
 from tune_growth.study.config import StudyConfig
 
-SELECTION_LOG = "selection.jsonl"
 RESELECT_SEED = 1000  # the candidates' re-runs use seeds from here: the study's own are 0, 1, ...
 
 Found = dict[tuple[str, float | None], list[Schedule]]  # (hypothesis, search budget or None) -> best first
