@@ -206,9 +206,9 @@ def test_study_refuses_gpus_on_a_machine_without_any(capsys):
     assert "asks for GPUs but this machine has none" in capsys.readouterr().err
 
 
-def _search_json(folder, newer=False, **overrides):
+def _search_json(folder, newer=False, root=None, **overrides):
     folder.mkdir(parents=True)
-    spec = {"name": "mnist5k", "root": None, "download": False, "image_size": None, "classes": [0, 1, 2, 3, 4],
+    spec = {"name": "mnist5k", "root": root, "download": False, "image_size": None, "classes": [0, 1, 2, 3, 4],
             "val_fraction": 0.2, **({"label_noise": 0.0} if newer else {})}  # older search.json lack label_noise
     settings = {"dataset": spec, "model": "cnn", "width": 0.5, "precision": "fp32", "pretrained": None, **overrides}
     (folder / "search.json").write_text(json.dumps(settings))
@@ -234,6 +234,24 @@ def test_the_study_runs_with_the_searches_settings(tmp_path):
     _search_json(tmp_path / "results" / "h3", precision="bf16")
     with pytest.raises(ValueError, match="differ in precision"):
         resolve_settings(SimpleNamespace(**{**vars(args), "precision": None}))
+
+
+def test_one_data_folder_spelled_two_ways_is_one_footing(tmp_path):
+    """Searches record their --data-root resolved; older ones kept the spelling they were given
+    (the CIFAR verdict's `benchmarks/../../shared/...`): the study compares them resolved."""
+    from types import SimpleNamespace
+
+    from tune_growth.study.config import resolve_settings
+
+    (tmp_path / "data").mkdir()
+    _search_json(tmp_path / "results" / "h1", root=str(tmp_path / "bench" / ".." / "data"))
+    _search_json(tmp_path / "results" / "h2", root=str(tmp_path / "data"))
+    args = SimpleNamespace(results=tmp_path / "results", dataset=None, data_root=None, val_fraction=None,
+                           label_noise=None, model=None, width=None, precision=None, pretrained=None)
+    assert resolve_settings(args)[0].root == str((tmp_path / "data").resolve())
+    _search_json(tmp_path / "results" / "h3", root=str(tmp_path / "other"))
+    with pytest.raises(ValueError, match="differ in dataset"):
+        resolve_settings(args)
 
 
 @pytest.mark.slow

@@ -41,6 +41,11 @@ class DataSpec:
     val_fraction: float = 0.1
     label_noise: float = 0.0
 
+    def absolute(self) -> DataSpec:
+        """The same spec with `root` absolute, `~` and `..` resolved: what a search records and a
+        study compares, so one folder spelled two ways is one dataset."""
+        return self if self.root is None else replace(self, root=str(Path(self.root).expanduser().resolve()))
+
 
 @dataclass(frozen=True, eq=False)
 class ImageDataset:

@@ -125,10 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--resume: no experiment at {str(storage / name)!r}; expected an earlier run's folder")
         tracking = tracking_uri(args.mlflow, storage)
         classes = None if args.classes is None else parse_classes(args.classes)
-        root = None if args.data_root is None else str(Path(args.data_root).expanduser().resolve())  # the study rereads it
-        data_spec = DataSpec(dataset, root, image_size=args.image_size, classes=classes,
-                             val_fraction=args.val_fraction,
-                             label_noise=args.label_noise)
+        data_spec = DataSpec(dataset, args.data_root, image_size=args.image_size, classes=classes,
+                             val_fraction=args.val_fraction, label_noise=args.label_noise).absolute()  # the study rereads it
         data = load_dataset(data_spec)
         pretrained = args.pretrained
         if pretrained is not None:  # load once here: a wrong file is a one-line error, not N failed trials

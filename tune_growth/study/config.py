@@ -79,7 +79,8 @@ def search_settings(results: Path | None) -> dict:
         path = exp / "search.json"
         if path.is_file():
             s = json.loads(path.read_text())
-            dataset = s.get("dataset") and asdict(DataSpec(**s["dataset"]))  # fields added since: their defaults
+            # fields added since: their defaults; the root as the search records it now (absolute)
+            dataset = s.get("dataset") and asdict(DataSpec(**s["dataset"]).absolute())
             if dataset and dataset["classes"] is not None:
                 dataset["classes"] = list(dataset["classes"])
             found[exp.name] = {"dataset": dataset, "model": s.get("model"), "width": s.get("width"),
