@@ -48,6 +48,13 @@ def budgets(rows: pd.DataFrame) -> str:
     return ", ".join(f"{b:g}" for b in sorted(rows["budget"]))
 
 
+def span(values: pd.Series, first: str, rest: str) -> str:
+    """The range of `values` at one decimal, e.g. "±0.3–0.9": `first` formats the low end, `rest`
+    the high end, left out when both round alike."""
+    low, high = values.min(), values.max()
+    return first.format(low) + ("" if round(low, 1) == round(high, 1) else rest.format(high))
+
+
 def cell(rows: pd.DataFrame, margin: float = MARGIN) -> str:
     """One comparison's decisions on one dataset, grouped by decision: the budgets (epochs of
     compute) where each holds, with the effect (points) for better/worse and the interval's
@@ -62,13 +69,9 @@ def cell(rows: pd.DataFrame, margin: float = MARGIN) -> str:
         if decision is Decision.EQUIVALENT:
             parts.append(f"equivalent within ±{margin:g} at {budgets(group)}")
         elif decision is Decision.INCONCLUSIVE:
-            low, high = group["half_width"].min(), group["half_width"].max()
-            spread = f"±{low:.1f}" if round(low, 1) == round(high, 1) else f"±{low:.1f}–{high:.1f}"
-            parts.append(f"inconclusive at {budgets(group)} ({spread})")
+            parts.append(f"inconclusive at {budgets(group)} ({span(group['half_width'], '±{:.1f}', '–{:.1f}')})")
         else:
-            low, high = group["estimate"].min(), group["estimate"].max()
-            size = f"{low:+.1f}" if round(low, 1) == round(high, 1) else f"{low:+.1f} to {high:+.1f}"
-            parts.append(f"{decision.value} at {budgets(group)} ({size})")
+            parts.append(f"{decision.value} at {budgets(group)} ({span(group['estimate'], '{:+.1f}', ' to {:+.1f}')})")
     return "; ".join(parts)
 
 

@@ -14,7 +14,7 @@ the test split, with the declared primary comparisons Holm-corrected.
 A search whose experiment folder exists without its trials.parquet is continued with `--resume`;
 a finished one is skipped; the study always runs with `--resume`, so its finished runs (and
 re-choosing runs) are kept. Killed at any point, the same command continues where it stopped.
-The study's run logs are kept in --publish/DATASET/study_logs/ whenever the study step ends
+The study's run logs are kept (gzipped) in --publish/DATASET/study_logs/ whenever the study step ends
 (finished or interrupted) and merged back on a fresh checkout, so a study spans sessions too.
 Writes under --out (default results/verdict): DATASET/searches/SPACE_bBUDGET/ and DATASET/study/,
 and DATASET/timing.json with each step's wall seconds; prints one JSON line of minutes per step.
@@ -25,6 +25,7 @@ they land): on a fresh checkout the verdict takes those back instead of searchin
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import shutil
@@ -36,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import CIFAR, TINY, context, emit, require_cifar, require_tiny
-from tune_growth.io import atomic_write_text, read_jsonl_by_key
+from tune_growth.io import atomic_write, atomic_write_text, read_jsonl_by_key
 from tune_growth.study import RUNS_LOG, SELECTION_LOG
 from tune_growth.train.device import cpu_has_bf16
 
@@ -160,20 +161,25 @@ def searches(proto: dict, root: Path, timing: dict, dest: Path | None) -> None:
                 copy_search(exp, kept / name)
 
 
-# the study's logs of finished runs (study/run.py, study/choose.py), kept beside the published study
-# after every study step, finished or interrupted, and merged back by key on a fresh checkout: a
+# the study's logs of finished runs (study/run.py, study/choose.py), kept gzipped beside the published
+# study after every study step, finished or interrupted, and merged back by key on a fresh checkout: a
 # ResNet-9 study takes hours on two cores, more than one session, and its --resume reads these
 STUDY_LOGS = (RUNS_LOG, SELECTION_LOG)
 
 
 def merge_jsonl(src: Path, dst: Path) -> None:
     """Add to the log DST the lines of the log SRC whose key DST lacks (a run's key hashes what its
-    numbers depend on, so a key in both is the same run); a line cut short by a kill is dropped."""
+    numbers depend on, so a key in both is the same run); a line cut short by a kill is dropped.
+    Either may end .gz (read_jsonl_by_key); a .gz DST is written with no timestamp, so the same
+    lines give the same bytes."""
     have, new = read_jsonl_by_key(dst), read_jsonl_by_key(src)
     if set(new) - set(have):
         merged = {**have, **{k: row for k, row in new.items() if k not in have}}
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(dst, "".join(json.dumps(row) + "\n" for row in merged.values()))
+        text = "".join(json.dumps(row) + "\n" for row in merged.values())
+        if dst.suffix == ".gz":
+            atomic_write(dst, lambda tmp: tmp.write_bytes(gzip.compress(text.encode(), mtime=0)))
+        else:
+            atomic_write_text(dst, text)
 
 
 def study(proto: dict, root: Path, timing: dict, seeds: int | None, dest: Path | None) -> None:
@@ -186,12 +192,12 @@ def study(proto: dict, root: Path, timing: dict, seeds: int | None, dest: Path |
            "--out", str(root / "study"), "--resume", *flags]
     kept = None if dest is None else dest / "study_logs"
     for name in STUDY_LOGS if kept is not None else ():
-        merge_jsonl(kept / name, root / "study" / name)
+        merge_jsonl(kept / f"{name}.gz", root / "study" / name)
     try:
         run("study", cmd, root, timing, dest)
     finally:
         for name in STUDY_LOGS if kept is not None else ():
-            merge_jsonl(root / "study" / name, kept / name)
+            merge_jsonl(root / "study" / name, kept / f"{name}.gz")
 
 
 PUBLISHED = ("study.md", "study_budget.png", "expected_best.png", "effects.parquet", "runs.parquet",

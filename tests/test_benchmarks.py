@@ -197,6 +197,7 @@ def test_the_verdict_keeps_each_finished_search_and_takes_it_back_on_a_fresh_che
 def test_the_verdict_keeps_the_study_logs_and_merges_them_back_by_key(tmp_path, monkeypatch):
     """An interrupted study's finished runs survive a fresh checkout: kept under study_logs when the
     step ends (also by Ctrl-C), merged back by key before the next study step."""
+    import gzip
     import json
 
     from benchmarks import verdict
@@ -204,7 +205,8 @@ def test_the_verdict_keeps_the_study_logs_and_merges_them_back_by_key(tmp_path, 
     here, dest = tmp_path / "machine_b", tmp_path / "published"
     line = lambda key: json.dumps({"key": key, "records": []}) + "\n"  # noqa: E731
     (dest / "study_logs").mkdir(parents=True)
-    (dest / "study_logs" / verdict.RUNS_LOG).write_text(line("a") + line("b") + '{"key": "c", "rec')  # c cut short
+    kept_runs = dest / "study_logs" / f"{verdict.RUNS_LOG}.gz"  # kept gzipped: under a MiB in the repository
+    kept_runs.write_bytes(gzip.compress((line("a") + line("b") + '{"key": "c", "rec').encode()))  # c cut short
     (here / "study").mkdir(parents=True)
     (here / "study" / verdict.RUNS_LOG).write_text(line("b") + line("d"))
     seen = {}
@@ -218,6 +220,6 @@ def test_the_verdict_keeps_the_study_logs_and_merges_them_back_by_key(tmp_path, 
     with pytest.raises(KeyboardInterrupt):
         verdict.study({"seeds": 2, "budgets": [2], "study_evals": 3}, here, {}, None, dest)
     assert seen["runs"] == {"a", "b", "d"}
-    kept = (dest / "study_logs" / verdict.RUNS_LOG).read_text().splitlines()
+    kept = gzip.decompress(kept_runs.read_bytes()).decode().splitlines()
     assert [json.loads(k)["key"] for k in kept] == ["a", "b", "d"]  # each run once, the cut line dropped
-    assert set(verdict.read_jsonl_by_key(dest / "study_logs" / verdict.SELECTION_LOG)) == {"s"}
+    assert set(verdict.read_jsonl_by_key(dest / "study_logs" / f"{verdict.SELECTION_LOG}.gz")) == {"s"}

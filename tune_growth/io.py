@@ -3,6 +3,7 @@ mechanism (write beside the target, then rename over it) for text, Parquet and t
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from pathlib import Path
@@ -37,11 +38,13 @@ def atomic_write_parquet(path: str | os.PathLike, frame) -> Path:
 
 def read_jsonl_by_key(path: str | os.PathLike) -> dict[str, dict]:
     """A JSON-lines log of finished units, by each line's "key": what a long job's --resume
-    reads. A line cut short by a kill is dropped, so that unit runs again; no file, no units."""
+    reads. A line cut short by a kill is dropped, so that unit runs again; no file, no units. A
+    path ending .gz is read gzip-compressed (a log kept in the repository)."""
     done: dict[str, dict] = {}
     path = Path(path)
     if path.is_file():
-        for line in path.read_text().splitlines():
+        raw = path.read_bytes()
+        for line in (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode().splitlines():
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
