@@ -7,12 +7,15 @@ Two tables: per dataset, how many of its declared primary comparisons (study/fam
 each hypothesis against the tuned baseline at equal compute and against its matched control, final
 test accuracy, every budget, Holm-corrected) are better, worse, equivalent within the margin or
 inconclusive, with the minimum detectable effect; and per comparison, each dataset's decisions by
-budget. A dataset whose study has not finished is listed as such.
+budget. A dataset whose study has not finished is listed as such. Below them, where each dataset
+ran: its minutes of steps (timing.json) and the CPUs of its searches and study (machines.json,
+written by benchmarks/verdict.py as each step ends).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -85,6 +88,23 @@ def counts_row(name: str, table: pd.DataFrame | None) -> list[str]:
             f"{mde['per_comparison']:.2f}" if mde else "—"]
 
 
+def read_json(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def machines_row(name: str, folder: Path, finished: bool) -> list[str]:
+    """Where one dataset ran: minutes of steps (so far, before its study finished) and, per kind
+    of step, the CPUs recorded for it; "not recorded" for steps run before machines.json was."""
+    timing, machines = read_json(folder / "timing.json"), read_json(folder / "machines.json")
+    minutes = "—" if timing is None else f"{sum(timing.values()) / 60:.0f}" + ("" if finished else " so far")
+    if machines is None:
+        return [name, minutes, "not recorded"]
+    kinds = {}
+    for step, cpus in machines.items():  # "search h1_b2" -> searches, "study" -> study
+        kinds.setdefault("searches" if step.startswith("search ") else step, set()).update(cpus)
+    return [name, minutes, "; ".join(f"{kind}: {', '.join(sorted(cpus))}" for kind, cpus in kinds.items())]
+
+
 def render(published: Path = PUBLISHED, margin: float = MARGIN) -> str:
     """Both tables as Markdown (see the module docstring)."""
     tables = {name: primary(published / name) for name in DATASETS}
@@ -99,6 +119,10 @@ def render(published: Path = PUBLISHED, margin: float = MARGIN) -> str:
                                                            if p[1] in REFERENCES else len(REFERENCES), p[1]))]
     if rows:
         text += "\n" + markdown_table(["comparison (final test accuracy, points)", *(DATASETS[n] for n in done)], rows)
+    where = [machines_row(DATASETS[n], published / n, tables[n] is not None) for n in DATASETS
+             if (published / n).is_dir()]
+    if where:
+        text += "\n" + markdown_table(["dataset (model)", "minutes of steps", "CPUs (machines.json)"], where)
     return text
 
 

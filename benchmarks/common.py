@@ -15,6 +15,7 @@ import torch
 
 from tune_growth.data import DataSpec, ImageDataset, load_dataset
 from tune_growth.io import append_jsonl, read_jsonl_by_key
+from tune_growth.train.device import cpu_bf16_features
 
 # The CIFAR-10 subset (npz: 5,000 training and 2,000 test images), beside the repository in
 # ../shared/data/cifar10; benchmarks that use it skip or refuse it when it is absent.
@@ -53,9 +54,17 @@ def context() -> dict:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+    return {"cpu": cpu, "cores": os.cpu_count(), "bf16": list(cpu_bf16_features()),
+            "torch_threads": torch.get_num_threads(),
             "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
             "torch": torch.__version__, "python": platform.python_version()}
+
+
+def cpu_label(info: dict | None = None) -> str:
+    """The CPU as a figure names it, from context(): its model, cores and native bf16 features,
+    e.g. "AMD EPYC (2 cores, AVX512-BF16)" or "AMD EPYC (2 cores, no bf16)"."""
+    info = info or context()
+    return f"{info['cpu']} ({info['cores']} cores, {', '.join(info['bf16']) or 'no bf16'})"
 
 
 def sync(device: torch.device) -> None:

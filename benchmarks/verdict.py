@@ -15,7 +15,8 @@ A search whose experiment folder exists without its trials.parquet is continued 
 a finished one is skipped; the study always runs with `--resume`, so its finished runs (and
 re-choosing runs) are kept. Killed at any point, the same command continues where it stopped.
 The study's run logs are kept (gzipped) in --publish/DATASET/study_logs/ whenever the study step ends
-(finished or interrupted) and merged back on a fresh checkout, so a study spans sessions too.
+(finished, failed, or interrupted by Ctrl-C or a plain `kill`: the step is sent SIGINT and given a
+minute to stop) and merged back on a fresh checkout, so a study spans sessions too.
 Writes under --out (default results/verdict): DATASET/searches/SPACE_bBUDGET/ and DATASET/study/,
 and DATASET/timing.json with each step's wall seconds; prints one JSON line of minutes per step.
 Each finished search's tables are copied at once to --publish/DATASET/searches/ (commit them as
@@ -27,8 +28,8 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -36,10 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import CIFAR, TINY, context, emit, require_cifar, require_tiny
+from benchmarks.common import CIFAR, TINY, cpu_label, emit, require_cifar, require_tiny
 from tune_growth.io import atomic_write, atomic_write_text, read_jsonl_by_key
 from tune_growth.study import RUNS_LOG, SELECTION_LOG
-from tune_growth.train.device import cpu_has_bf16
 
 SPACES = ("baseline", "h1", "h2", "h3", "combined", "random_growing", "anti_h2")
 # 50 of Tiny-ImageNet's 200 classes, a seeded draw (seed 0): as many as 2 CPU cores allow, spread
@@ -72,6 +72,24 @@ PROTOCOLS = {
 DEFAULT = ["mnist5k", "cifar", "tinyimagenet", "mnist5k_noise"]
 
 
+CHILD_GRACE = 60  # seconds an interrupted step gets to stop before it is killed
+
+
+def wait(child: subprocess.Popen) -> int:
+    """The step's exit code. Interrupted while waiting (Ctrl-C, SIGTERM), the step is sent SIGINT,
+    as Ctrl-C in a terminal would, so its Ray shuts down and its last log line is whole; it is
+    killed if it has not stopped after CHILD_GRACE seconds."""
+    try:
+        return child.wait()
+    except BaseException:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=CHILD_GRACE)
+        except subprocess.TimeoutExpired:
+            child.kill()
+        raise
+
+
 def run(step: str, cmd: list[str], root: Path, timing: dict, dest: Path | None) -> None:
     """Run one CLI step, its output appended to ROOT/verdict.log; add its wall seconds to
     `timing` and ROOT/timing.json, and this CPU's name to the step's in ROOT/machines.json (also
@@ -81,13 +99,13 @@ def run(step: str, cmd: list[str], root: Path, timing: dict, dest: Path | None) 
         with log.open("a") as f:
             f.write(f"\n$ {' '.join(cmd)}\n")
             f.flush()
-            code = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT)
+            with subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT) as child:
+                code = wait(child)
     finally:
         timing[step] = timing.get(step, 0.0) + time.perf_counter() - start
         atomic_write_text(root / "timing.json", json.dumps(timing, indent=1) + "\n")
         machines = read_json(root / "machines.json")
-        cpu = f"{context()['cpu']} ({os.cpu_count()} cores{', bf16' if cpu_has_bf16() else ''})"
-        machines[step] = sorted(set(machines.get(step, [])) | {cpu})
+        machines[step] = sorted(set(machines.get(step, [])) | {cpu_label()})
         atomic_write_text(root / "machines.json", json.dumps(machines, indent=1) + "\n")
         if dest is not None:
             dest.mkdir(parents=True, exist_ok=True)
@@ -215,6 +233,12 @@ def publish(root: Path, dest: Path) -> None:
             shutil.copyfile(root / name, dest / name)
 
 
+def exit_on_sigterm() -> None:
+    """Make SIGTERM (a plain `kill`, a session's end) a SystemExit, so each step's `finally` keeps
+    its timing and study logs as Ctrl-C does; by default Python ends at once and they are lost."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks verdict", description=__doc__.splitlines()[0])
     p.add_argument("--datasets", nargs="+", default=DEFAULT, choices=list(PROTOCOLS),
@@ -226,6 +250,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--publish", type=Path, default=Path(__file__).parent / "measured" / "verdict_v2",
                    help="where each finished study's study.md, plots and Parquet are copied (not for smoke)")
     args = p.parse_args(argv)
+    exit_on_sigterm()
     if "cifar" in args.datasets:
         require_cifar(", or --datasets without cifar")
     if "tinyimagenet" in args.datasets:

@@ -3,6 +3,7 @@ Parquet files, checked against the README, on synthetic effects with known decis
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +40,20 @@ def test_the_tables_group_each_comparisons_decisions_by_budget(tmp_path):
         "| h1 vs the tuned baseline | worse at 2, 5 (-3.0 to -1.0); equivalent within ±0.5 at 10; "
         "inconclusive at 20 (±0.6) |",
         "| h1+h3 vs the tuned baseline | inconclusive at 2 (±0.3) |"]
+
+
+def test_where_each_dataset_ran_is_rendered_from_its_timing_and_machines(tmp_path):
+    publish_effects(tmp_path / "mnist5k", [(2, "h1", "baseline", -3.0, 1.0, "worse")])
+    (tmp_path / "mnist5k" / "timing.json").write_text(json.dumps({"search h1_b2": 60.0, "study": 600.0}))
+    (tmp_path / "cifar").mkdir()  # searches done, study not: minutes so far
+    (tmp_path / "cifar" / "timing.json").write_text(json.dumps({"search h1_b1": 90.0, "search h2_b1": 30.0}))
+    (tmp_path / "cifar" / "machines.json").write_text(json.dumps({
+        "search h1_b1": ["EPYC (2 cores, no bf16)"], "search h2_b1": ["EPYC (2 cores, AVX512-BF16)"],
+        "study": ["Xeon (2 cores, AMX, AVX512-BF16)"]}))
+    rows = [line for line in answer.render(tmp_path).splitlines() if line.endswith(("recorded |", "BF16) |"))]
+    assert rows == ["| mnist5k (lenet5) | 11 | not recorded |",
+                    "| CIFAR-10 subset (ResNet-9 × 0.25) | 2 so far | searches: EPYC (2 cores, AVX512-BF16), "
+                    "EPYC (2 cores, no bf16); study: Xeon (2 cores, AMX, AVX512-BF16) |"]
 
 
 def test_an_unfinished_verdict_renders_counts_alone(tmp_path):

@@ -3,9 +3,13 @@ every figure the README quotes from it. No timing is asserted here; the figures 
 
 import json
 import math
+import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -194,9 +198,10 @@ def test_the_verdict_keeps_each_finished_search_and_takes_it_back_on_a_fresh_che
     assert started == ["search h1_b5"] and verdict.finished(dest / "searches" / "h1_b5", 3)
 
 
-def test_the_verdict_keeps_the_study_logs_and_merges_them_back_by_key(tmp_path, monkeypatch):
+@pytest.mark.parametrize("stop", ["ctrl_c", "sigterm"])
+def test_the_verdict_keeps_the_study_logs_and_merges_them_back_by_key(tmp_path, monkeypatch, stop):
     """An interrupted study's finished runs survive a fresh checkout: kept under study_logs when the
-    step ends (also by Ctrl-C), merged back by key before the next study step."""
+    step ends (also by Ctrl-C or a plain kill), merged back by key before the next study step."""
     import gzip
     import json
 
@@ -214,12 +219,44 @@ def test_the_verdict_keeps_the_study_logs_and_merges_them_back_by_key(tmp_path, 
     def study(step, cmd, root, timing, dest):
         seen["runs"] = set(verdict.read_jsonl_by_key(root / "study" / verdict.RUNS_LOG))
         (root / "study" / verdict.SELECTION_LOG).write_text(line("s"))
-        raise KeyboardInterrupt  # the step stopped by Ctrl-C: its logs are kept all the same
+        if stop == "ctrl_c":
+            raise KeyboardInterrupt  # the step stopped by Ctrl-C: its logs are kept all the same
+        os.kill(os.getpid(), signal.SIGTERM)  # ... or by a plain kill, which main() turns into SystemExit
+        time.sleep(5)  # the handler raises before this ends
 
     monkeypatch.setattr(verdict, "run", study)
-    with pytest.raises(KeyboardInterrupt):
-        verdict.study({"seeds": 2, "budgets": [2], "study_evals": 3}, here, {}, None, dest)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        verdict.exit_on_sigterm()
+        with pytest.raises(KeyboardInterrupt if stop == "ctrl_c" else SystemExit):
+            verdict.study({"seeds": 2, "budgets": [2], "study_evals": 3}, here, {}, None, dest)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     assert seen["runs"] == {"a", "b", "d"}
     kept = gzip.decompress(kept_runs.read_bytes()).decode().splitlines()
     assert [json.loads(k)["key"] for k in kept] == ["a", "b", "d"]  # each run once, the cut line dropped
     assert set(verdict.read_jsonl_by_key(dest / "study_logs" / f"{verdict.SELECTION_LOG}.gz")) == {"s"}
+
+
+def test_an_interrupted_verdict_step_is_stopped_as_ctrl_c_would_and_still_timed(tmp_path):
+    """SIGTERM to the verdict while a step runs: the step gets SIGINT (its Ray shuts down, its logs
+    close), the step's seconds and CPU are still recorded, and the verdict exits 143."""
+    from benchmarks import verdict
+
+    flag = tmp_path / "stopped"
+    script = (f"import pathlib, time\ntry:\n    print('started', flush=True); time.sleep(60)\n"
+              f"except KeyboardInterrupt:\n    pathlib.Path({str(flag)!r}).write_text('by SIGINT')\n    raise")
+    previous = signal.getsignal(signal.SIGTERM)
+    timer = threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGTERM))
+    try:
+        verdict.exit_on_sigterm()
+        timer.start()
+        with pytest.raises(SystemExit) as stopped:
+            verdict.run("study", [sys.executable, "-c", script], tmp_path, {}, None)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGTERM, previous)
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert flag.read_text() == "by SIGINT" and "started" in (tmp_path / "verdict.log").read_text()
+    assert json.loads((tmp_path / "timing.json").read_text())["study"] > 1.5
+    assert json.loads((tmp_path / "machines.json").read_text())["study"] == [verdict.cpu_label()]

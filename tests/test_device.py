@@ -91,3 +91,14 @@ def test_compile_and_eval_batch_follow_the_device():
         RunConfig(compile="yes")
     with pytest.raises(ValueError, match="eval_batch=0 is invalid"):
         RunConfig(eval_batch=0)
+
+
+@pytest.mark.parametrize("flags, features", [
+    ("fpu sse2 avx2 avx512f avx512_bf16 amx_bf16 amx_tile amx_int8", ("AMX", "AVX512-BF16")),  # Sapphire Rapids
+    ("fpu sse2 avx2 avx512f avx512_bf16", ("AVX512-BF16",)),  # AMD Zen 4
+    ("fpu sse2 avx2 fma", ()),  # AVX2 only: fp32
+])
+def test_the_cpus_bf16_features_are_read_from_its_flags(flags, features):
+    cpuinfo = f"processor\t: 0\nmodel name\t: some CPU\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n"
+    assert device_module.cpu_bf16_features(cpuinfo) == features
+    assert device_module.cpu_bf16_features("model name\t: amx_bf16 in a name is not a flag\n") == ()

@@ -32,15 +32,27 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+# /proc/cpuinfo flag -> its name in figures: the native bf16 dot products oneDNN uses under bf16
+# autocast (Intel AMX tiles; AVX512-BF16, as on AMD Zen 4 or Intel Cooper Lake)
+BF16_FLAGS = {"amx_bf16": "AMX", "avx512_bf16": "AVX512-BF16"}
+
+
+def cpu_bf16_features(cpuinfo: str | None = None) -> tuple[str, ...]:
+    """The native bf16 features of this CPU (or of the text `cpuinfo`, /proc/cpuinfo's format)
+    by name, e.g. ("AMX", "AVX512-BF16"); () when it has none or /proc/cpuinfo is unreadable."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpuinfo = f.read()
+        except OSError:
+            return ()
+    flags = {flag for line in cpuinfo.splitlines() if line.startswith("flags") for flag in line.split()}
+    return tuple(name for flag, name in BF16_FLAGS.items() if flag in flags)
+
+
 def cpu_has_bf16() -> bool:
-    """True when the CPU has native bf16 dot products (Intel AMX tiles, or AVX512-BF16 as on
-    AMD Zen 4), which PyTorch's oneDNN kernels use under bf16 autocast."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-        return "amx_bf16" in flags or "avx512_bf16" in flags
-    except OSError:
-        return False
+    """True when the CPU has native bf16 dot products (cpu_bf16_features)."""
+    return bool(cpu_bf16_features())
 
 
 def resolve_precision(precision: str, device: torch.device, model_name: str) -> str:
